@@ -217,7 +217,13 @@ enum Origin {
     UserDir,
 }
 
+/// One line about an error, for progress output (the full message comes at the end).
 fn first_line(e: &ModelError) -> String {
+    if let ModelError::DownloadFailed { stderr_tail, .. } = e {
+        // The message's first line only announces pip's output; its last line is the cause.
+        let cause = stderr_tail.lines().last().unwrap_or_default().trim();
+        return format!("pip failed: {cause}");
+    }
     e.to_string().lines().next().unwrap_or_default().to_string()
 }
 
