@@ -13,10 +13,10 @@
 //! - `words`: jieba words of `normalized`, each with its char span in `normalized` and its
 //!   toneless pinyin ([`pinyin_of`]), for matching through homophone errors (工号/公号).
 //!
-//! **Threads:** [`TextAnalyzer`] loads jieba's dictionary once (a few hundred milliseconds) and is
+//! **Threads:** [`TextAnalyzer`] loads jieba's dictionary once (about 0.2 s) and is
 //! then read-only: build one per process and share `&TextAnalyzer` across worker threads. The
 //! simplification table is a process-wide lazy static, warmed by [`TextAnalyzer::new`]. Nothing
-//! here blocks or does I/O; an utterance takes well under a millisecond, so it can run on any
+//! here blocks or does I/O; an utterance takes tens of microseconds, so it can run on any
 //! worker thread (but, like all CPU work, not on an async runtime thread).
 //!
 //! Nothing here panics on any input.

@@ -233,7 +233,9 @@ fn numeric_chars(jieba: &Jieba, text: &str, chars: &[char]) -> Vec<bool> {
     for k in (0..chars.len()).rev() {
         if let Reading::Idiom { word: (start, end) } = reading[k] {
             let number_follows = numeric.get(end).copied().unwrap_or(false);
-            let after_clock_hour = start >= 2 && chars[start - 1] == '点' && numeric[start - 2];
+            let after_clock_hour = start >= 2
+                && chars.get(start - 1) == Some(&'点')
+                && numeric.get(start - 2).copied().unwrap_or(false);
             numeric[k] = number_follows || after_clock_hour;
         }
     }
