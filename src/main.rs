@@ -14,8 +14,12 @@ fn main() -> ExitCode {
         1 => "info,whisper_rs=warn",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_env("ZHIJIAN_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter =
+        EnvFilter::try_from_env("ZHIJIAN_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     match cli::run(cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

@@ -38,9 +38,15 @@ pub enum PipelineError {
     #[error(transparent)]
     Sidecar(#[from] SidecarError),
     #[error("{path}: {source}")]
-    Channels { path: PathBuf, source: ChannelMapError },
+    Channels {
+        path: PathBuf,
+        source: ChannelMapError,
+    },
     #[error("{path}: {source}")]
-    Resample { path: PathBuf, source: ResampleError },
+    Resample {
+        path: PathBuf,
+        source: ResampleError,
+    },
 }
 
 /// The loaded, shareable parts of the pipeline.
@@ -67,28 +73,49 @@ impl Pipeline<'_> {
         let sidecar = Sidecar::load_for(path)?.unwrap_or_default();
         let map = options.channels.or(sidecar.channels).unwrap_or_default();
         let recording = read_wav(path)?;
-        let (rate, encoding, duration) = (recording.sample_rate, recording.encoding, recording.duration());
+        let (rate, encoding, duration) = (
+            recording.sample_rate,
+            recording.encoding,
+            recording.duration(),
+        );
         let parties = recording
             .into_parties(map)
-            .map_err(|source| PipelineError::Channels { path: path.to_path_buf(), source })?;
+            .map_err(|source| PipelineError::Channels {
+                path: path.to_path_buf(),
+                source,
+            })?;
 
-        let mut resampler = Resampler::new(rate)
-            .map_err(|source| PipelineError::Resample { path: path.to_path_buf(), source })?;
+        let mut resampler = Resampler::new(rate).map_err(|source| PipelineError::Resample {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut tracks = Vec::new();
         let mut clips = Vec::new();
         for party_audio in parties {
-            let wide = resampler
-                .process(&party_audio.samples)
-                .map_err(|source| PipelineError::Resample { path: path.to_path_buf(), source })?;
+            let wide = resampler.process(&party_audio.samples).map_err(|source| {
+                PipelineError::Resample {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?;
             drop(party_audio.samples);
             let (spans, energies) = voice::detect(&wide, &options.voice);
             tracing::debug!(party = %party_audio.party, spans = spans.len(), "speech detected");
             for span in voice::split_long(&spans, &energies, MAX_CHUNK_SECONDS) {
                 let from = Seconds(span.start.0 - CLIP_PADDING).to_samples(WHISPER_RATE);
-                let to = Seconds(span.end.0 + CLIP_PADDING).to_samples(WHISPER_RATE).min(wide.len());
-                clips.push(Clip { party: party_audio.party, span, samples: wide[from.min(to)..to].to_vec() });
+                let to = Seconds(span.end.0 + CLIP_PADDING)
+                    .to_samples(WHISPER_RATE)
+                    .min(wide.len());
+                clips.push(Clip {
+                    party: party_audio.party,
+                    span,
+                    samples: wide[from.min(to)..to].to_vec(),
+                });
             }
-            tracks.push(Track { party: party_audio.party, speech: spans });
+            tracks.push(Track {
+                party: party_audio.party,
+                speech: spans,
+            });
         }
 
         let total = clips.len();
@@ -129,7 +156,9 @@ impl Pipeline<'_> {
         utterances.sort_by(|a, b| a.start.0.total_cmp(&b.start.0).then(a.party.cmp(&b.party)));
 
         let call_id = sidecar.call_id.clone().unwrap_or_else(|| {
-            path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
         });
         Ok(CallTranscript {
             call_id,

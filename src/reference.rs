@@ -33,21 +33,35 @@ pub struct Reference {
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {
     #[error("{path}: cannot read the reference transcript: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}:{column}: bad reference transcript: {message}")]
-    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// The reference next to a recording: same stem, `.truth.json`.
 pub fn reference_path(wav: &Path) -> PathBuf {
-    let stem = wav.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = wav
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     wav.with_file_name(format!("{stem}.truth.json"))
 }
 
 impl Reference {
     pub fn load_for(wav: &Path) -> Result<Reference, ReferenceError> {
         let path = reference_path(wav);
-        let text = std::fs::read_to_string(&path).map_err(|source| ReferenceError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| ReferenceError::Read {
+            path: path.clone(),
+            source,
+        })?;
         serde_json::from_str(&text).map_err(|e| ReferenceError::Parse {
             path,
             line: e.line(),
@@ -58,15 +72,22 @@ impl Reference {
 
     /// The reference text of `party` in time order; for [`Party::Mixed`], everyone's.
     pub fn text_of(&self, party: Party) -> String {
-        let mut turns: Vec<&ReferenceTurn> =
-            self.turns.iter().filter(|t| party == Party::Mixed || t.party == party).collect();
+        let mut turns: Vec<&ReferenceTurn> = self
+            .turns
+            .iter()
+            .filter(|t| party == Party::Mixed || t.party == party)
+            .collect();
         turns.sort_by(|a, b| a.start.0.total_cmp(&b.start.0));
         turns.iter().map(|t| t.text.as_str()).collect()
     }
 }
 
 /// Character errors of `transcript` against `reference`, per party present in the transcript.
-pub fn score(analyzer: &TextAnalyzer, reference: &Reference, transcript: &CallTranscript) -> Vec<(Party, Cer)> {
+pub fn score(
+    analyzer: &TextAnalyzer,
+    reference: &Reference,
+    transcript: &CallTranscript,
+) -> Vec<(Party, Cer)> {
     transcript
         .tracks
         .iter()
@@ -77,7 +98,10 @@ pub fn score(analyzer: &TextAnalyzer, reference: &Reference, transcript: &CallTr
                 .filter(|u| u.party == track.party)
                 .map(|u| u.text.as_str())
                 .collect();
-            (track.party, cer(analyzer, &reference.text_of(track.party), &heard))
+            (
+                track.party,
+                cer(analyzer, &reference.text_of(track.party), &heard),
+            )
         })
         .collect()
 }

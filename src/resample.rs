@@ -32,8 +32,17 @@ impl Resampler {
         let inner = if from == WHISPER_RATE {
             None
         } else {
-            let fft = Fft::<f32>::new(from as usize, WHISPER_RATE as usize, 1024, 1, FixedSync::Both)
-                .map_err(|e| ResampleError::Setup { rate: from, reason: e.to_string() })?;
+            let fft = Fft::<f32>::new(
+                from as usize,
+                WHISPER_RATE as usize,
+                1024,
+                1,
+                FixedSync::Both,
+            )
+            .map_err(|e| ResampleError::Setup {
+                rate: from,
+                reason: e.to_string(),
+            })?;
             Some(fft)
         };
         Ok(Resampler { from, inner })
@@ -72,26 +81,37 @@ mod tests {
 
     fn sine(freq: f32, rate: u32, seconds: f32) -> Vec<f32> {
         let n = (rate as f32 * seconds) as usize;
-        (0..n).map(|i| (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin()).collect()
+        (0..n)
+            .map(|i| (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin())
+            .collect()
     }
 
     /// The frequency of a clean sine, from its zero crossings.
     fn frequency(samples: &[f32], rate: u32) -> f32 {
-        let crossings: Vec<usize> =
-            (1..samples.len()).filter(|&i| samples[i - 1] < 0.0 && samples[i] >= 0.0).collect();
+        let crossings: Vec<usize> = (1..samples.len())
+            .filter(|&i| samples[i - 1] < 0.0 && samples[i] >= 0.0)
+            .collect();
         let (first, last) = (crossings[0], crossings[crossings.len() - 1]);
         (crossings.len() - 1) as f32 * rate as f32 / (last - first) as f32
     }
 
     #[test]
     fn a_tone_keeps_its_frequency_and_the_length_scales() {
-        for (rate, freq) in [(8000u32, 1000.0f32), (44_100, 440.0), (48_000, 3000.0), (22_050, 450.0)] {
+        for (rate, freq) in [
+            (8000u32, 1000.0f32),
+            (44_100, 440.0),
+            (48_000, 3000.0),
+            (22_050, 450.0),
+        ] {
             let input = sine(freq, rate, 2.0);
             let out = Resampler::new(rate).unwrap().process(&input).unwrap();
             let expected_len = (input.len() as f64 * 16_000.0 / rate as f64).ceil() as usize;
             assert_eq!(out.len(), expected_len, "length from {rate} Hz");
             let measured = frequency(&out[1600..out.len() - 1600], WHISPER_RATE);
-            assert!((measured - freq).abs() < 0.5, "{freq} Hz from {rate} Hz came out at {measured} Hz");
+            assert!(
+                (measured - freq).abs() < 0.5,
+                "{freq} Hz from {rate} Hz came out at {measured} Hz"
+            );
         }
     }
 
@@ -117,13 +137,18 @@ mod tests {
     fn content_above_the_new_nyquist_is_removed() {
         let input = sine(11_000.0, 44_100, 1.0);
         let out = Resampler::new(44_100).unwrap().process(&input).unwrap();
-        let rms = (out[800..out.len() - 800].iter().map(|s| s * s).sum::<f32>() / (out.len() - 1600) as f32).sqrt();
+        let rms = (out[800..out.len() - 800].iter().map(|s| s * s).sum::<f32>()
+            / (out.len() - 1600) as f32)
+            .sqrt();
         assert!(rms < 0.01, "an 11 kHz tone leaked through as rms {rms}");
     }
 
     #[test]
     fn sixteen_khz_passes_through_untouched() {
         let input = sine(500.0, 16_000, 0.1);
-        assert_eq!(Resampler::new(16_000).unwrap().process(&input).unwrap(), input);
+        assert_eq!(
+            Resampler::new(16_000).unwrap().process(&input).unwrap(),
+            input
+        );
     }
 }

@@ -62,7 +62,13 @@ impl CallTranscript {
     /// One JSON object per utterance, one per line.
     pub fn write_json_lines(&self, out: &mut dyn Write) -> io::Result<()> {
         for utterance in &self.utterances {
-            serde_json::to_writer(&mut *out, &UtteranceLine { call_id: &self.call_id, utterance })?;
+            serde_json::to_writer(
+                &mut *out,
+                &UtteranceLine {
+                    call_id: &self.call_id,
+                    utterance,
+                },
+            )?;
             out.write_all(b"\n")?;
         }
         Ok(())
@@ -81,8 +87,19 @@ impl CallTranscript {
             parties.join(" / ")
         )?;
         for u in &self.utterances {
-            let text = if u.text.is_empty() { "（听不清）" } else { &u.text };
-            writeln!(out, "[{} – {}] {}: {}", clock(u.start), clock(u.end), u.party.label(), text)?;
+            let text = if u.text.is_empty() {
+                "（听不清）"
+            } else {
+                &u.text
+            };
+            writeln!(
+                out,
+                "[{} – {}] {}: {}",
+                clock(u.start),
+                clock(u.end),
+                u.party.label(),
+                text
+            )?;
         }
         for w in &self.warnings {
             writeln!(out, "! {w}")?;
@@ -110,8 +127,17 @@ mod tests {
             sample_rate: 8000,
             encoding: "G.711 μ-law".into(),
             tracks: vec![
-                Track { party: Party::Agent, speech: vec![SpeechSpan { start: Seconds(0.5), end: Seconds(2.0) }] },
-                Track { party: Party::Customer, speech: vec![] },
+                Track {
+                    party: Party::Agent,
+                    speech: vec![SpeechSpan {
+                        start: Seconds(0.5),
+                        end: Seconds(2.0),
+                    }],
+                },
+                Track {
+                    party: Party::Customer,
+                    speech: vec![],
+                },
             ],
             utterances: vec![Utterance {
                 party: Party::Agent,
@@ -119,7 +145,12 @@ mod tests {
                 end: Seconds(62.04),
                 text: "您好,请问有什么可以帮您?".into(),
                 normalized: "您好请问有什么可以帮您".into(),
-                words: vec![Word { text: "您好".into(), start: 0, end: 2, pinyin: "nin hao".into() }],
+                words: vec![Word {
+                    text: "您好".into(),
+                    start: 0,
+                    end: 2,
+                    pinyin: "nin hao".into(),
+                }],
             }],
             warnings: vec![],
         }
@@ -145,7 +176,13 @@ mod tests {
         let mut out = Vec::new();
         sample().write_text(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("── c1 ── 01:05.2 · 8000 Hz G.711 μ-law · 坐席 / 客户"), "{text}");
-        assert!(text.contains("[00:00.5 – 01:02.0] 坐席: 您好,请问有什么可以帮您?"), "{text}");
+        assert!(
+            text.contains("── c1 ── 01:05.2 · 8000 Hz G.711 μ-law · 坐席 / 客户"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[00:00.5 – 01:02.0] 坐席: 您好,请问有什么可以帮您?"),
+            "{text}"
+        );
     }
 }

@@ -5,8 +5,8 @@
 //! rumble) with the channel's own noise floor: a low percentile of the last few seconds of frame
 //! energies. A span opens when a frame rises [`VoiceConfig::onset_db`] above the floor and is
 //! back-dated to where the energy first crossed the lower [`VoiceConfig::offset_db`] threshold;
-//! it closes after [`VoiceConfig::hangover`] below that threshold and ends at the last frame above
-//! it, so span boundaries sit on the speech itself rather than on the detector's delays. Spans
+//! it closes after [`VoiceConfig::hangover`] below the higher [`VoiceConfig::end_db`] threshold
+//! and ends at the last frame above it, so span boundaries sit on the speech itself rather than on the detector's delays. Spans
 //! closer than [`VoiceConfig::merge_gap`] are joined; those shorter than
 //! [`VoiceConfig::min_speech`] are dropped; a span that is one steady pure tone (ringback, busy
 //! tone) is not speech and is dropped.
@@ -47,8 +47,12 @@ const MAX_BACKDATE: usize = 40;
 pub struct VoiceConfig {
     /// A span opens this far above the noise floor (dB).
     pub onset_db: f32,
-    /// A span extends while above the floor by this much (dB).
+    /// A span's start is back-dated to where the energy first rose this far above the floor (dB).
     pub offset_db: f32,
+    /// A span extends while above the floor by this much (dB). Higher than `offset_db`: speech
+    /// starts abruptly but fades out into the noise, and line noise that wanders a few dB above
+    /// its median must not stretch the end.
+    pub end_db: f32,
     /// Nothing quieter than this is speech, whatever the floor (dBFS).
     pub absolute_min_dbfs: f32,
     /// How much history the noise floor looks at (seconds).
@@ -70,6 +74,7 @@ impl Default for VoiceConfig {
         VoiceConfig {
             onset_db: 10.0,
             offset_db: 3.5,
+            end_db: 5.0,
             absolute_min_dbfs: -60.0,
             floor_window: 5.0,
             floor_percentile: 0.5,
@@ -122,8 +127,8 @@ pub struct VoiceDetector {
     /// The last [`STEADY_FRAMES`] energies, to tell steady noise from speech.
     recent: VecDeque<f32>,
     state: State,
-    /// Whether the previous frame was above the offset threshold.
-    prev_above: bool,
+    /// Whether the previous frame was above the end threshold.
+    prev_above_end: bool,
     /// A closed span waiting to see whether the next one is close enough to merge.
     held: Option<OpenSpan>,
 }
@@ -157,7 +162,10 @@ impl VoiceDetector {
             .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / WINDOW as f32).cos())
             .collect();
         let bin_hz = WHISPER_RATE as f32 / FFT_LEN as f32;
-        let band = ((250.0 / bin_hz).round() as usize, (3600.0 / bin_hz).round() as usize);
+        let band = (
+            (250.0 / bin_hz).round() as usize,
+            (3600.0 / bin_hz).round() as usize,
+        );
         VoiceDetector {
             config,
             fft,
@@ -172,7 +180,7 @@ impl VoiceDetector {
             histogram: vec![0; HIST_BINS],
             recent: VecDeque::with_capacity(STEADY_FRAMES + 1),
             state: State::Silence { rise: None },
-            prev_above: false,
+            prev_above_end: false,
             held: None,
         }
     }
@@ -209,22 +217,35 @@ impl VoiceDetector {
         }
         self.scratch_in[WINDOW..].fill(0.0);
         // The buffers have the planned lengths, so this cannot fail.
-        let _ = self.fft.process(&mut self.scratch_in, &mut self.scratch_out);
-        let power: Vec<f32> =
-            self.scratch_out[self.band.0..=self.band.1].iter().map(|c| c.norm_sqr()).collect();
+        let _ = self
+            .fft
+            .process(&mut self.scratch_in, &mut self.scratch_out);
+        let power: Vec<f32> = self.scratch_out[self.band.0..=self.band.1]
+            .iter()
+            .map(|c| c.norm_sqr())
+            .collect();
         let total: f32 = power.iter().sum();
         let window_power: f32 = self.window.iter().map(|w| w * w).sum();
         // Mean in-band power relative to a full-scale sine.
         let mean_power = 2.0 * total / (FFT_LEN as f32 * window_power);
         let db = (10.0 * (mean_power.max(1e-12)).log10() + 3.01).max(DB_MIN);
-        let (peak, _) = power
-            .iter()
-            .enumerate()
-            .fold((0, 0.0f32), |best, (i, &p)| if p > best.1 { (i, p) } else { best });
+        let (peak, _) =
+            power.iter().enumerate().fold(
+                (0, 0.0f32),
+                |best, (i, &p)| if p > best.1 { (i, p) } else { best },
+            );
         let lo = peak.saturating_sub(2);
         let hi = (peak + 2).min(power.len() - 1);
-        let share = if total > 0.0 { power[lo..=hi].iter().sum::<f32>() / total } else { 0.0 };
-        Frame { db, peak_bin: peak as u16, peak_share: share }
+        let share = if total > 0.0 {
+            power[lo..=hi].iter().sum::<f32>() / total
+        } else {
+            0.0
+        };
+        Frame {
+            db,
+            peak_bin: peak as u16,
+            peak_share: share,
+        }
     }
 
     fn floor(&self) -> f32 {
@@ -270,24 +291,40 @@ impl VoiceDetector {
         self.energies.push(frame.db);
         self.remember(frame.db);
         let floor = self.floor();
-        let above_offset = frame.db > (floor + self.config.offset_db).max(self.config.absolute_min_dbfs - 5.0);
-        let above_onset = frame.db > (floor + self.config.onset_db).max(self.config.absolute_min_dbfs);
+        let above_offset =
+            frame.db > (floor + self.config.offset_db).max(self.config.absolute_min_dbfs - 5.0);
+        let above_onset =
+            frame.db > (floor + self.config.onset_db).max(self.config.absolute_min_dbfs);
+        let above_end =
+            frame.db > (floor + self.config.end_db).max(self.config.absolute_min_dbfs - 5.0);
         let hangover = (self.config.hangover / FRAME_SECONDS).round() as usize;
 
         self.state = match self.state {
             State::Silence { rise } => {
-                let rise = if above_offset { rise.or(Some(index)) } else { None };
+                let rise = if above_offset {
+                    rise.or(Some(index))
+                } else {
+                    None
+                };
                 if above_onset {
                     // Back-date to the start of the rise, but not past a slow swell of noise.
-                    let first = rise.unwrap_or(index).max(index.saturating_sub(MAX_BACKDATE));
-                    State::Speech(OpenSpan { first, last: index, tonal: 0, frames: 0, last_peak: frame.peak_bin })
+                    let first = rise
+                        .unwrap_or(index)
+                        .max(index.saturating_sub(MAX_BACKDATE));
+                    State::Speech(OpenSpan {
+                        first,
+                        last: index,
+                        tonal: 0,
+                        frames: 0,
+                        last_peak: frame.peak_bin,
+                    })
                 } else {
                     State::Silence { rise }
                 }
             }
             State::Speech(mut span) => {
                 // A lone noise frame over the threshold must not stretch the span's end.
-                if above_onset || (above_offset && self.prev_above) {
+                if above_onset || (above_end && self.prev_above_end) {
                     span.last = index;
                 }
                 if index - span.last > hangover {
@@ -298,7 +335,7 @@ impl VoiceDetector {
                 }
             }
         };
-        self.prev_above = above_offset;
+        self.prev_above_end = above_end;
         if let State::Speech(span) = &mut self.state {
             if above_offset {
                 span.frames += 1;
@@ -349,7 +386,10 @@ impl VoiceDetector {
     fn emit(&self, span: OpenSpan, out: &mut Vec<SpeechSpan>) {
         // Frame k is centred on sample k·HOP + WINDOW/2.
         let centre = |k: usize| Seconds((k * HOP + WINDOW / 2) as f64 / f64::from(WHISPER_RATE));
-        let s = SpeechSpan { start: centre(span.first), end: centre(span.last) };
+        let s = SpeechSpan {
+            start: centre(span.first),
+            end: centre(span.last),
+        };
         if s.duration() >= self.config.min_speech {
             out.push(s);
         }
@@ -368,7 +408,11 @@ pub fn detect(samples: &[f32], config: &VoiceConfig) -> (Vec<SpeechSpan>, Vec<f3
 /// Cuts spans longer than `max` seconds at the quietest point of each stretch, so that every
 /// piece fits one Whisper window. `energies` are the detector's per-frame dB values.
 pub fn split_long(spans: &[SpeechSpan], energies: &[f32], max: f64) -> Vec<SpeechSpan> {
-    let frame_of = |t: Seconds| ((t.0 * WHISPER_RATE as f64 - (WINDOW / 2) as f64) / HOP as f64).round().max(0.0) as usize;
+    let frame_of = |t: Seconds| {
+        ((t.0 * WHISPER_RATE as f64 - (WINDOW / 2) as f64) / HOP as f64)
+            .round()
+            .max(0.0) as usize
+    };
     let time_of = |k: usize| Seconds((k * HOP + WINDOW / 2) as f64 / f64::from(WHISPER_RATE));
     let mut out = Vec::with_capacity(spans.len());
     for span in spans {
@@ -387,11 +431,18 @@ pub fn split_long(spans: &[SpeechSpan], energies: &[f32], max: f64) -> Vec<Speec
                 .filter(|&k| k < energies.len())
                 .min_by(|&a, &b| smooth(a).total_cmp(&smooth(b)))
                 .map_or(Seconds(start.0 + max), time_of);
-            let cut = if cut.0 <= start.0 || cut.0 - start.0 > max { Seconds(start.0 + max) } else { cut };
+            let cut = if cut.0 <= start.0 || cut.0 - start.0 > max {
+                Seconds(start.0 + max)
+            } else {
+                cut
+            };
             out.push(SpeechSpan { start, end: cut });
             start = cut;
         }
-        out.push(SpeechSpan { start, end: span.end });
+        out.push(SpeechSpan {
+            start,
+            end: span.end,
+        });
     }
     out
 }

@@ -11,7 +11,10 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// Runs the built binary with `args`.
 pub fn zhijian(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zhijian")).args(args).output().expect("run zhijian")
+    Command::new(env!("CARGO_BIN_EXE_zhijian"))
+        .args(args)
+        .output()
+        .expect("run zhijian")
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -75,14 +75,22 @@ impl Recording {
         let mut channels = self.channels;
         if channels.len() == 1 {
             let samples = channels.pop().unwrap_or_default();
-            return Ok(vec![PartyAudio { party: Party::Mixed, sample_rate: rate, samples }]);
+            return Ok(vec![PartyAudio {
+                party: Party::Mixed,
+                sample_rate: rate,
+                samples,
+            }]);
         }
         map.validate(channels.len())?;
         let mut taken: Vec<Option<Vec<f32>>> = channels.into_iter().map(Some).collect();
         let mut out = Vec::with_capacity(2);
         for (party, index) in [(Party::Agent, map.agent), (Party::Customer, map.customer)] {
             let samples = taken[index].take().unwrap_or_default();
-            out.push(PartyAudio { party, sample_rate: rate, samples });
+            out.push(PartyAudio {
+                party,
+                sample_rate: rate,
+                samples,
+            });
         }
         Ok(out)
     }
@@ -106,14 +114,20 @@ pub struct ChannelMap {
 
 impl Default for ChannelMap {
     fn default() -> Self {
-        ChannelMap { agent: 0, customer: 1 }
+        ChannelMap {
+            agent: 0,
+            customer: 1,
+        }
     }
 }
 
 impl ChannelMap {
     /// Agent on `agent`, customer on the other channel of a stereo pair.
     pub fn agent_on(agent: usize) -> Self {
-        ChannelMap { agent, customer: 1 - agent.min(1) }
+        ChannelMap {
+            agent,
+            customer: 1 - agent.min(1),
+        }
     }
 
     pub fn validate(&self, channels: usize) -> Result<(), ChannelMapError> {
@@ -149,7 +163,10 @@ pub struct AudioError {
 
 impl AudioError {
     fn new(path: &Path, problem: Problem) -> Self {
-        AudioError { path: path.to_path_buf(), problem }
+        AudioError {
+            path: path.to_path_buf(),
+            problem,
+        }
     }
 }
 

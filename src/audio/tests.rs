@@ -16,7 +16,9 @@ fn tone(frames: usize, rate: u32) -> Vec<f32> {
 fn write_hound(path: &PathBuf, spec: hound::WavSpec, left: &[f32], right: Option<&[f32]>) {
     let mut w = hound::WavWriter::create(path, spec).expect("create wav");
     for i in 0..left.len() {
-        let frame: Vec<f32> = std::iter::once(left[i]).chain(right.map(|r| r[i])).collect();
+        let frame: Vec<f32> = std::iter::once(left[i])
+            .chain(right.map(|r| r[i]))
+            .collect();
         for s in frame {
             match spec.sample_format {
                 hound::SampleFormat::Float => w.write_sample(s).unwrap(),
@@ -60,7 +62,12 @@ fn write_g711(path: &PathBuf, tag: u16, channels: u16, rate: u32, codes: &[u8]) 
 }
 
 fn pcm_spec(channels: u16, rate: u32, bits: u16) -> hound::WavSpec {
-    hound::WavSpec { channels, sample_rate: rate, bits_per_sample: bits, sample_format: hound::SampleFormat::Int }
+    hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: bits,
+        sample_format: hound::SampleFormat::Int,
+    }
 }
 
 #[test]
@@ -78,7 +85,10 @@ fn integer_pcm_of_every_width_decodes_to_the_same_signal() {
         // 8-bit PCM quantises to 1/128; the wider ones are near exact.
         let tolerance = if bits == 8 { 1.0 / 100.0 } else { 1e-4 };
         for (got, want) in rec.channels[0].iter().zip(&signal) {
-            assert!((got - want).abs() < tolerance, "{bits}-bit: {got} vs {want}");
+            assert!(
+                (got - want).abs() < tolerance,
+                "{bits}-bit: {got} vs {want}"
+            );
         }
     }
 }
@@ -89,7 +99,12 @@ fn float_stereo_keeps_channels_apart() {
     let path = d.path().join("float.wav");
     let left = tone(400, 16000);
     let right = vec![0.25f32; 400];
-    let spec = hound::WavSpec { channels: 2, sample_rate: 16000, bits_per_sample: 32, sample_format: hound::SampleFormat::Float };
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 16000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
     write_hound(&path, spec, &left, Some(&right));
     let rec = read_wav(&path).unwrap();
     assert_eq!(rec.encoding, Encoding::Float32);
@@ -106,14 +121,28 @@ fn mulaw_and_alaw_decode_to_the_g711_reference_values() {
     write_g711(&mu, 7, 2, 8000, &codes);
     let rec = read_wav(&mu).unwrap();
     assert_eq!(rec.encoding, Encoding::MuLaw);
-    assert_eq!(rec.channels[0], vec![-32124.0 / 32768.0, 0.0, -16764.0 / 32768.0]);
-    assert_eq!(rec.channels[1], vec![32124.0 / 32768.0, -120.0 / 32768.0, 16764.0 / 32768.0]);
+    assert_eq!(
+        rec.channels[0],
+        vec![-32124.0 / 32768.0, 0.0, -16764.0 / 32768.0]
+    );
+    assert_eq!(
+        rec.channels[1],
+        vec![32124.0 / 32768.0, -120.0 / 32768.0, 16764.0 / 32768.0]
+    );
 
     let a = d.path().join("a.wav");
     write_g711(&a, 6, 1, 8000, &[0xD5, 0x55, 0xAA, 0x2A]);
     let rec = read_wav(&a).unwrap();
     assert_eq!(rec.encoding, Encoding::ALaw);
-    assert_eq!(rec.channels[0], vec![8.0 / 32768.0, -8.0 / 32768.0, 32256.0 / 32768.0, -32256.0 / 32768.0]);
+    assert_eq!(
+        rec.channels[0],
+        vec![
+            8.0 / 32768.0,
+            -8.0 / 32768.0,
+            32256.0 / 32768.0,
+            -32256.0 / 32768.0
+        ]
+    );
 }
 
 #[test]
@@ -136,7 +165,9 @@ fn mulaw_inside_wave_format_extensible_is_read() {
     b.extend_from_slice(&8u16.to_le_bytes());
     b.extend_from_slice(&4u32.to_le_bytes());
     // KSDATAFORMAT_SUBTYPE_MULAW: 00000007-0000-0010-8000-00aa00389b71
-    b.extend_from_slice(&[7, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71]);
+    b.extend_from_slice(&[
+        7, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xAA, 0, 0x38, 0x9B, 0x71,
+    ]);
     b.extend_from_slice(b"data");
     b.extend_from_slice(&(data.len() as u32).to_le_bytes());
     b.extend_from_slice(&data);
@@ -148,18 +179,43 @@ fn mulaw_inside_wave_format_extensible_is_read() {
 
 #[test]
 fn stereo_maps_channels_to_parties_and_mono_stays_mixed() {
-    let rec = Recording { sample_rate: 8000, encoding: Encoding::Pcm { bits: 16 }, channels: vec![vec![0.1], vec![0.2]] };
+    let rec = Recording {
+        sample_rate: 8000,
+        encoding: Encoding::Pcm { bits: 16 },
+        channels: vec![vec![0.1], vec![0.2]],
+    };
     let parties = rec.clone().into_parties(ChannelMap::default()).unwrap();
-    assert_eq!((parties[0].party, parties[0].samples[0]), (Party::Agent, 0.1));
-    assert_eq!((parties[1].party, parties[1].samples[0]), (Party::Customer, 0.2));
+    assert_eq!(
+        (parties[0].party, parties[0].samples[0]),
+        (Party::Agent, 0.1)
+    );
+    assert_eq!(
+        (parties[1].party, parties[1].samples[0]),
+        (Party::Customer, 0.2)
+    );
 
     let swapped = rec.clone().into_parties(ChannelMap::agent_on(1)).unwrap();
-    assert_eq!((swapped[0].party, swapped[0].samples[0]), (Party::Agent, 0.2));
+    assert_eq!(
+        (swapped[0].party, swapped[0].samples[0]),
+        (Party::Agent, 0.2)
+    );
 
-    let err = rec.into_parties(ChannelMap { agent: 0, customer: 0 }).unwrap_err();
-    assert!(err.to_string().contains("both mapped to channel 0"), "{err}");
+    let err = rec
+        .into_parties(ChannelMap {
+            agent: 0,
+            customer: 0,
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("both mapped to channel 0"),
+        "{err}"
+    );
 
-    let mono = Recording { sample_rate: 8000, encoding: Encoding::Pcm { bits: 16 }, channels: vec![vec![0.3]] };
+    let mono = Recording {
+        sample_rate: 8000,
+        encoding: Encoding::Pcm { bits: 16 },
+        channels: vec![vec![0.3]],
+    };
     let parties = mono.into_parties(ChannelMap::default()).unwrap();
     assert_eq!(parties.len(), 1);
     assert_eq!(parties[0].party, Party::Mixed);
@@ -196,7 +252,10 @@ fn a_header_with_no_samples_is_reported_as_empty() {
 
 #[test]
 fn non_wav_bytes_are_reported_as_not_wav() {
-    let text = error_for("mp3.wav", b"ID3\x04\x00\x00\x00\x00\x00\x00 some mp3 bytes here");
+    let text = error_for(
+        "mp3.wav",
+        b"ID3\x04\x00\x00\x00\x00\x00\x00 some mp3 bytes here",
+    );
     assert!(text.contains("not a WAV file"), "{text}");
 }
 
@@ -205,7 +264,10 @@ fn cut_off_data_is_reported_as_truncated() {
     let mut bytes = valid_pcm16(1000);
     bytes.truncate(bytes.len() - 501);
     let text = error_for("cut.wav", &bytes);
-    assert!(text.contains("truncated") && text.contains("cut short"), "{text}");
+    assert!(
+        text.contains("truncated") && text.contains("cut short"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -221,7 +283,10 @@ fn an_unfinalised_data_length_is_reported_with_a_fix() {
     let data_at = bytes.windows(4).position(|w| w == b"data").unwrap();
     bytes[data_at + 4..data_at + 8].copy_from_slice(&u32::MAX.to_le_bytes());
     let text = error_for("unfinished.wav", &bytes);
-    assert!(text.contains("never written") && text.contains("sox --ignore-length"), "{text}");
+    assert!(
+        text.contains("never written") && text.contains("sox --ignore-length"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -229,7 +294,10 @@ fn adpcm_is_reported_as_unsupported_with_a_conversion_hint() {
     let mut bytes = valid_pcm16(100);
     bytes[20..22].copy_from_slice(&0x0011u16.to_le_bytes());
     let text = error_for("adpcm.wav", &bytes);
-    assert!(text.contains("unsupported encoding: IMA ADPCM") && text.contains("sox"), "{text}");
+    assert!(
+        text.contains("unsupported encoding: IMA ADPCM") && text.contains("sox"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -263,7 +331,11 @@ fn a_missing_data_chunk_is_reported() {
 #[test]
 fn a_missing_file_names_the_path() {
     let err = read_wav(std::path::Path::new("/nonexistent/call.wav")).unwrap_err();
-    assert!(err.to_string().starts_with("/nonexistent/call.wav: cannot open"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/call.wav: cannot open"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -59,14 +59,19 @@ fn read_header<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<Header, 
         if file_len == 0 {
             Problem::Empty
         } else {
-            Problem::NotWav(format!("only {file_len} bytes, too short for a RIFF header"))
+            Problem::NotWav(format!(
+                "only {file_len} bytes, too short for a RIFF header"
+            ))
         }
     })?;
     if &riff[0..4] != b"RIFF" || &riff[8..12] != b"WAVE" {
         let what = if &riff[0..4] == b"RIFX" {
             "big-endian RIFX is not supported".to_string()
         } else {
-            format!("starts with {:?}, not RIFF/WAVE", String::from_utf8_lossy(&riff[0..4]))
+            format!(
+                "starts with {:?}, not RIFF/WAVE",
+                String::from_utf8_lossy(&riff[0..4])
+            )
         };
         return Err(Problem::NotWav(what));
     }
@@ -87,7 +92,9 @@ fn read_header<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<Header, 
         match &id {
             b"fmt " => {
                 if size < 16 {
-                    return Err(Problem::Corrupt(format!("`fmt ` chunk of {size} bytes (needs 16)")));
+                    return Err(Problem::Corrupt(format!(
+                        "`fmt ` chunk of {size} bytes (needs 16)"
+                    )));
                 }
                 let mut body = vec![0u8; size as usize];
                 reader
@@ -101,7 +108,9 @@ fn read_header<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<Header, 
                 let bits = u16_at(14);
                 if tag == TAG_EXTENSIBLE {
                     if size < 40 {
-                        return Err(Problem::Corrupt("WAVE_FORMAT_EXTENSIBLE header too short".into()));
+                        return Err(Problem::Corrupt(
+                            "WAVE_FORMAT_EXTENSIBLE header too short".into(),
+                        ));
                     }
                     // The sub-format GUID starts with the ordinary format tag.
                     tag = u16_at(24);
@@ -123,8 +132,9 @@ fn read_header<R: Read + Seek>(reader: &mut R, file_len: u64) -> Result<Header, 
                 if sample_rate == 0 {
                     return Err(Problem::Corrupt("header says a sample rate of 0 Hz".into()));
                 }
-                let frame = u16::try_from(u32::from(channels) * u32::from(encoding.bytes_per_sample()))
-                    .unwrap_or(u16::MAX);
+                let frame =
+                    u16::try_from(u32::from(channels) * u32::from(encoding.bytes_per_sample()))
+                        .unwrap_or(u16::MAX);
                 if block_align != frame {
                     return Err(Problem::Corrupt(format!(
                         "block align {block_align} does not match {channels} channel(s) of {} bytes",
@@ -193,8 +203,13 @@ fn encoding_of(tag: u16, bits: u16) -> Result<Encoding, Problem> {
         (TAG_ALAW, 8) => Ok(Encoding::ALaw),
         (TAG_PCM, _) => Err(Problem::Unsupported(format!("{bits}-bit integer PCM"))),
         (TAG_FLOAT, _) => Err(Problem::Unsupported(format!("{bits}-bit float"))),
-        (TAG_ULAW | TAG_ALAW, _) => Err(Problem::Unsupported(format!("G.711 with {bits} bits per sample"))),
-        (other, _) => Err(Problem::Unsupported(format!("{} (format tag {other:#06x})", tag_name(other)))),
+        (TAG_ULAW | TAG_ALAW, _) => Err(Problem::Unsupported(format!(
+            "G.711 with {bits} bits per sample"
+        ))),
+        (other, _) => Err(Problem::Unsupported(format!(
+            "{} (format tag {other:#06x})",
+            tag_name(other)
+        ))),
     }
 }
 

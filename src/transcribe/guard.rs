@@ -47,7 +47,10 @@ pub fn join_segments(mut segments: Vec<Vec<u8>>) -> Vec<String> {
             next.splice(0..0, tail);
         }
     }
-    segments.into_iter().map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).collect()
+    segments
+        .into_iter()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .collect()
 }
 
 /// How many bytes at the end of `bytes` start a UTF-8 character that is not finished.
@@ -88,7 +91,10 @@ pub fn collapse_loops(text: &str, min_repeats: usize) -> (String, usize) {
                 break;
             }
             let pattern = &chars[i..i + unit];
-            if pattern.iter().all(|c| c.is_ascii_punctuation() || c.is_whitespace()) {
+            if pattern
+                .iter()
+                .all(|c| c.is_ascii_punctuation() || c.is_whitespace())
+            {
                 continue;
             }
             let mut repeats = 1;
@@ -159,23 +165,40 @@ mod tests {
 
     #[test]
     fn whole_segments_are_left_alone() {
-        let joined = join_segments(vec!["你好，".as_bytes().to_vec(), b"ok".to_vec(), "再见".as_bytes().to_vec()]);
+        let joined = join_segments(vec![
+            "你好，".as_bytes().to_vec(),
+            b"ok".to_vec(),
+            "再见".as_bytes().to_vec(),
+        ]);
         assert_eq!(joined, vec!["你好，", "ok", "再见"]);
     }
 
     #[test]
     fn caption_credits_are_recognised_and_call_speech_is_not() {
-        for credit in ["字幕由Amara.org社区提供", "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目", "谢谢观看!", "中文字幕志愿者 李宗盛"] {
+        for credit in [
+            "字幕由Amara.org社区提供",
+            "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目",
+            "谢谢观看!",
+            "中文字幕志愿者 李宗盛",
+        ] {
             assert!(is_hallucinated_credit(credit), "{credit}");
         }
-        for speech in ["谢谢您的来电", "我想订阅一个流量包", "请问还有什么可以帮您", "感谢您的耐心等待"] {
+        for speech in [
+            "谢谢您的来电",
+            "我想订阅一个流量包",
+            "请问还有什么可以帮您",
+            "感谢您的耐心等待",
+        ] {
             assert!(!is_hallucinated_credit(speech), "{speech}");
         }
     }
 
     #[test]
     fn loops_are_collapsed_and_normal_repetition_survives() {
-        assert_eq!(collapse_loops("好的好的好的好的好的我知道了", 4), ("好的我知道了".to_string(), 8));
+        assert_eq!(
+            collapse_loops("好的好的好的好的好的我知道了", 4),
+            ("好的我知道了".to_string(), 8)
+        );
         assert_eq!(collapse_loops("喂喂喂您好", 4).0, "喂喂喂您好");
         assert_eq!(collapse_loops("嗯嗯嗯嗯嗯嗯嗯嗯嗯嗯", 4).0, "嗯");
         assert_eq!(collapse_loops("一二三四", 4).0, "一二三四");

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
 
 use serde::{Deserialize, Serialize};
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use crate::resample::WHISPER_RATE;
 use crate::text::to_simplified;
@@ -73,7 +75,9 @@ pub struct Decoded {
 #[derive(Debug, thiserror::Error)]
 pub enum TranscribeError {
     /// Set-up: the model cannot be used. Retrying does not help.
-    #[error("cannot load the Whisper model {path}: {reason}; install it with `zhijian model install`")]
+    #[error(
+        "cannot load the Whisper model {path}: {reason}; install it with `zhijian model install`"
+    )]
     Load { path: PathBuf, reason: String },
     /// Set-up: whisper.cpp could not allocate a state (memory).
     #[error("cannot create a Whisper state: {0}")]
@@ -102,13 +106,20 @@ impl Transcriber {
         LOG_HOOKS.call_once(whisper_rs::install_logging_hooks);
         let path = model.to_string_lossy().into_owned();
         let context = WhisperContext::new_with_params(&path, WhisperContextParameters::default())
-            .map_err(|e| TranscribeError::Load { path: model.to_path_buf(), reason: e.to_string() })?;
+            .map_err(|e| TranscribeError::Load {
+            path: model.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         let workers = options.workers.max(1);
         let states = (0..workers)
             .map(|_| context.create_state().map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| TranscribeError::State(e.to_string()))?;
-        Ok(Transcriber { _context: context, states, options })
+        Ok(Transcriber {
+            _context: context,
+            states,
+            options,
+        })
     }
 
     pub fn options(&self) -> &DecodeOptions {
@@ -148,7 +159,10 @@ impl Transcriber {
             .map(|slot| {
                 slot.into_inner()
                     .unwrap_or_else(|p| p.into_inner())
-                    .unwrap_or(Err(TranscribeError::Decode { seconds: 0.0, reason: "worker stopped".into() }))
+                    .unwrap_or(Err(TranscribeError::Decode {
+                        seconds: 0.0,
+                        reason: "worker stopped".into(),
+                    }))
             })
             .collect()
     }
@@ -160,7 +174,10 @@ impl Transcriber {
         }
         let strategy = match self.options.strategy {
             Strategy::Greedy => SamplingStrategy::Greedy { best_of: 1 },
-            Strategy::Beam { size } => SamplingStrategy::BeamSearch { beam_size: i32::from(size), patience: -1.0 },
+            Strategy::Beam { size } => SamplingStrategy::BeamSearch {
+                beam_size: i32::from(size),
+                patience: -1.0,
+            },
         };
         let mut params = FullParams::new(strategy);
         params.set_n_threads(self.options.threads_per_worker.max(1) as i32);
@@ -192,20 +209,30 @@ impl Transcriber {
         };
         state
             .full(params, input)
-            .map_err(|e| TranscribeError::Decode { seconds, reason: e.to_string() })?;
+            .map_err(|e| TranscribeError::Decode {
+                seconds,
+                reason: e.to_string(),
+            })?;
         let mut segments = Vec::new();
         for segment in state.as_iter() {
-            let bytes = segment
-                .to_bytes()
-                .map_err(|e| TranscribeError::Decode { seconds, reason: e.to_string() })?;
+            let bytes = segment.to_bytes().map_err(|e| TranscribeError::Decode {
+                seconds,
+                reason: e.to_string(),
+            })?;
             segments.push(bytes.to_vec());
         }
-        let texts = guard::join_segments(segments).into_iter().map(|s| to_simplified(&s)).collect();
+        let texts = guard::join_segments(segments)
+            .into_iter()
+            .map(|s| to_simplified(&s))
+            .collect();
         let cleaned = guard::clean(texts);
         if !cleaned.dropped.is_empty() {
             tracing::debug!(dropped = ?cleaned.dropped, "guards dropped hallucinated segments");
         }
-        Ok(Decoded { text: cleaned.text, dropped: cleaned.dropped })
+        Ok(Decoded {
+            text: cleaned.text,
+            dropped: cleaned.dropped,
+        })
     }
 }
 

@@ -28,7 +28,11 @@ fn speechlike(seconds: f64, rate: u32, level: f32, seed: f32) -> Vec<f32> {
             let f0 = 190.0 + 40.0 * (2.0 * std::f32::consts::PI * (0.7 + seed) * t).sin();
             phase += 2.0 * std::f32::consts::PI * f0 / rate as f32;
             let voiced: f32 = (1..=12).map(|k| (k as f32 * phase).sin() / k as f32).sum();
-            let syllable = 0.08 + 0.92 * (std::f32::consts::PI * syllables * t / seconds as f32).cos().abs();
+            let syllable = 0.08
+                + 0.92
+                    * (std::f32::consts::PI * syllables * t / seconds as f32)
+                        .cos()
+                        .abs();
             let edge = (i.min(n - 1 - i) as f32 / ramp as f32).min(1.0);
             level * voiced * syllable * edge
         })
@@ -47,7 +51,10 @@ fn scene(total: f64, bursts: &[(f64, f64)], rate: u32, snr_db: f32) -> Vec<f32> 
     }
     for (k, &(start, len)) in bursts.iter().enumerate() {
         let at = (start * rate as f64) as usize;
-        for (i, v) in speechlike(len, rate, level, k as f32 * 0.3).into_iter().enumerate() {
+        for (i, v) in speechlike(len, rate, level, k as f32 * 0.3)
+            .into_iter()
+            .enumerate()
+        {
             out[at + i] += v;
         }
     }
@@ -80,8 +87,10 @@ fn spans_match_known_boundaries_in_clean_16k_audio() {
 fn spans_match_known_boundaries_in_noisy_8k_mulaw_telephone_audio() {
     let audio = scene(14.0, &BURSTS, 8000, 20.0);
     // Through G.711 μ-law and back, then up to 16 kHz, as a telephony recording would come.
-    let companded: Vec<f32> =
-        audio.iter().map(|&s| f32::from(ulaw_to_linear(linear_to_ulaw(s))) / 32768.0).collect();
+    let companded: Vec<f32> = audio
+        .iter()
+        .map(|&s| f32::from(ulaw_to_linear(linear_to_ulaw(s))) / 32768.0)
+        .collect();
     let wide = Resampler::new(8000).unwrap().process(&companded).unwrap();
     let (spans, _) = detect(&wide, &VoiceConfig::default());
     assert_spans(&spans, &BURSTS, 0.05);
@@ -91,7 +100,10 @@ fn spans_match_known_boundaries_in_noisy_8k_mulaw_telephone_audio() {
 fn quiet_speech_after_a_loud_stretch_is_still_found() {
     // The floor follows the noise, not the loud speaker: a soft reply 15 dB down is found.
     let mut audio = scene(10.0, &[(0.5, 3.0)], 16_000, 30.0);
-    for (i, v) in speechlike(1.5, 16_000, 0.25 * 0.18, 0.9).into_iter().enumerate() {
+    for (i, v) in speechlike(1.5, 16_000, 0.25 * 0.18, 0.9)
+        .into_iter()
+        .enumerate()
+    {
         audio[(6.0 * 16_000.0) as usize + i] += v;
     }
     let (spans, _) = detect(&audio, &VoiceConfig::default());
@@ -109,7 +121,9 @@ fn near_spans_merge_and_far_spans_do_not() {
 fn noise_alone_and_digital_silence_give_no_speech() {
     let noise = scene(10.0, &[], 16_000, 20.0);
     assert!(detect(&noise, &VoiceConfig::default()).0.is_empty());
-    assert!(detect(&vec![0.0; 160_000], &VoiceConfig::default()).0.is_empty());
+    assert!(detect(&vec![0.0; 160_000], &VoiceConfig::default())
+        .0
+        .is_empty());
 }
 
 #[test]
@@ -120,7 +134,8 @@ fn ringback_and_busy_tones_are_not_speech() {
     let mut tone_at = |start: f64, len: f64| {
         for i in 0..(len * rate as f64) as usize {
             let t = i as f32 / rate as f32;
-            audio[(start * rate as f64) as usize + i] += 0.3 * (2.0 * std::f32::consts::PI * 450.0 * t).sin();
+            audio[(start * rate as f64) as usize + i] +=
+                0.3 * (2.0 * std::f32::consts::PI * 450.0 * t).sin();
         }
     };
     tone_at(0.5, 1.0);
@@ -161,14 +176,24 @@ fn long_speech_is_cut_at_pauses_into_pieces_of_at_most_28_seconds() {
     }
     let audio = scene(77.0, &bursts, 16_000, 30.0);
     let (spans, energies) = detect(&audio, &VoiceConfig::default());
-    assert_eq!(spans.len(), 1, "breaths shorter than the merge gap keep one span: {spans:?}");
+    assert_eq!(
+        spans.len(),
+        1,
+        "breaths shorter than the merge gap keep one span: {spans:?}"
+    );
     let pieces = split_long(&spans, &energies, 28.0);
     assert!(pieces.len() >= 3, "{pieces:?}");
     for (i, p) in pieces.iter().enumerate() {
-        assert!(p.duration() <= 28.0 + 1e-9, "piece {i} is {:.2} s", p.duration());
+        assert!(
+            p.duration() <= 28.0 + 1e-9,
+            "piece {i} is {:.2} s",
+            p.duration()
+        );
         if i + 1 < pieces.len() {
             // Each cut falls inside a breath (the 0.2 s gaps), not in the middle of a word.
-            let in_gap = bursts.iter().any(|&(s, l)| p.end.0 > s + l - 0.05 && p.end.0 < s + l + 0.25);
+            let in_gap = bursts
+                .iter()
+                .any(|&(s, l)| p.end.0 > s + l - 0.05 && p.end.0 < s + l + 0.25);
             assert!(in_gap, "cut at {:.2} s is not in a pause", p.end.0);
             assert_eq!(p.end, pieces[i + 1].start);
         }
@@ -192,6 +217,10 @@ fn the_test_mulaw_encoder_round_trips_through_the_decoder() {
     for code in 0u8..=255 {
         let linear = f32::from(ulaw_to_linear(code)) / 32768.0;
         let back = linear_to_ulaw(linear);
-        assert_eq!(ulaw_to_linear(back), ulaw_to_linear(code), "code {code:#04x}");
+        assert_eq!(
+            ulaw_to_linear(back),
+            ulaw_to_linear(code),
+            "code {code:#04x}"
+        );
     }
 }
