@@ -30,6 +30,8 @@ pub mod party;
 pub mod pipeline;
 pub mod reference;
 pub mod resample;
+pub mod rules;
+pub mod scorecard;
 pub mod text;
 pub mod transcribe;
 pub mod transcript;

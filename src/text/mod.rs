@@ -110,6 +110,17 @@ impl TextAnalyzer {
         matching::matching_form(&self.jieba, &display::display_form(s))
     }
 
+    /// Char offsets where the dictionary alone (no HMM) puts word boundaries in `normalized`,
+    /// 0 and the length included. Phrase matching uses these: where Whisper misheard a
+    /// character, jieba's HMM glues the wrong character to its neighbour (公号资), but the
+    /// dictionary keeps real words whole and splits what it does not know.
+    pub fn dictionary_boundaries(&self, normalized: &str) -> Vec<usize> {
+        let mut out = vec![0];
+        out.extend(self.jieba.cut(normalized, false).into_iter().map(|t| t.end));
+        out.dedup();
+        out
+    }
+
     fn words(&self, normalized: &str) -> Vec<Word> {
         // HMM on: it joins characters the dictionary lacks (闪退, names) into words, as jieba does
         // by default. (Numeral recognition uses the dictionary alone; see `numerals`.)

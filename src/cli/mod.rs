@@ -4,17 +4,20 @@
 //! everything asked for was done, 1 when some input could not be processed (each named on
 //! standard error, the others still done), 2 for usage errors (clap's own).
 
-use std::io::{self, IsTerminal, Write};
+mod rules;
+mod score;
+mod transcribe;
+
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::audio::ChannelMap;
 use crate::model::{self, InstallOptions, Quant};
-use crate::pipeline::{CallOptions, Pipeline};
+use crate::rules::RuleSet;
 use crate::text::TextAnalyzer;
 use crate::transcribe::{DecodeOptions, Strategy, Transcriber};
 
@@ -48,6 +51,18 @@ pub enum Command {
     /// detection, and decoded with Whisper. A file that cannot be read is reported on standard
     /// error and the others are still transcribed.
     Transcribe(TranscribeArgs),
+    /// Score recorded calls against the service standard: one scorecard per call.
+    ///
+    /// Each call is transcribed (as `transcribe` does), its events read from the NAME.events.json
+    /// sidecar, and every rule of the standard judged: pass, fail or not applicable, with the
+    /// evidence (time, party, the words heard) and the deductions from rules/. With --format json
+    /// and no --out, one scorecard per line (JSON Lines) goes to standard output; with --out DIR,
+    /// one file per call (CALL_ID.json, .txt or .html). A call that cannot be read is reported on
+    /// standard error and the others are still scored; the exit status is then 1.
+    Score(ScoreArgs),
+    /// The service standard: check rule files, run their test cases.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// The Whisper model: install it, or show where it is.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -75,6 +90,86 @@ pub struct TranscribeArgs {
 pub enum Format {
     Json,
     Text,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Recorded calls (WAV), each with its optional NAME.events.json sidecar.
+    #[arg(required = true, value_name = "CALL.wav")]
+    pub calls: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub rules: RulesArg,
+
+    /// json: one scorecard per line (JSON Lines); text: a readable card; html: a page a
+    /// reviewer opens in a browser (needs --out with more than one call).
+    #[arg(long, value_enum, default_value_t = CardFormat::Text)]
+    pub format: CardFormat,
+
+    /// Write one file per call into this directory (CALL_ID.json, .txt or .html) instead of
+    /// standard output.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub decoding: DecodingArgs,
+
+    /// Which stereo channel is the agent (the other is the customer). Overrides the sidecar.
+    #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub agent_channel: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CardFormat {
+    Json,
+    Text,
+    Html,
+}
+
+impl CardFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            CardFormat::Json => "json",
+            CardFormat::Text => "txt",
+            CardFormat::Html => "html",
+        }
+    }
+}
+
+/// Which service standard to apply.
+#[derive(Debug, Args)]
+pub struct RulesArg {
+    /// The rules directory (standard.toml and one file per rule; see rules/README.md)
+    /// [default: the standard built into zhijian, the project's rules/].
+    #[arg(long = "rules", env = "ZHIJIAN_RULES", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+impl RulesArg {
+    /// Loads and checks the rules; errors say file:line:column.
+    pub fn load(&self, analyzer: &TextAnalyzer) -> Result<RuleSet> {
+        Ok(match &self.dir {
+            Some(dir) => RuleSet::load(dir, analyzer)?,
+            None => RuleSet::built_in(analyzer)?,
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check a rules directory: every file parsed strictly, every phrase compiled.
+    Check {
+        /// The rules directory [default: the built-in standard].
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Run the test cases every rule file carries ([[case]]: utterances and events in, the
+    /// expected verdict out).
+    Test {
+        /// The rules directory [default: the built-in standard].
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Model and decoding settings shared by every command that transcribes.
@@ -186,7 +281,9 @@ pub enum Outcome {
 
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
-        Command::Transcribe(args) => transcribe(&args),
+        Command::Transcribe(args) => transcribe::run(&args),
+        Command::Score(args) => score::run(&args),
+        Command::Rules(command) => rules::run(command),
         Command::Model(ModelCommand::Install {
             quant,
             dest,
@@ -214,70 +311,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     }
 }
 
-fn transcribe(args: &TranscribeArgs) -> Result<Outcome> {
-    for call in &args.calls {
-        if call.is_dir() {
-            bail!(
-                "{}: is a directory; give the WAV files (e.g. {}/*.wav)",
-                call.display(),
-                call.display()
-            );
-        }
-    }
-    let transcriber = args.decoding.load()?;
-    let analyzer = TextAnalyzer::new();
-    let pipeline = Pipeline {
-        transcriber: &transcriber,
-        text: &analyzer,
-    };
-    let options = CallOptions {
-        channels: args
-            .agent_channel
-            .map(|c| ChannelMap::agent_on(usize::from(c))),
-        ..CallOptions::default()
-    };
-
-    let bar = progress_bar(args.calls.len());
-    let stdout = io::stdout();
-    let mut failed = 0;
-    for path in &args.calls {
-        bar.set_message(short_name(path));
-        let on_clip = |done: usize, total: usize| {
-            bar.set_message(format!("{} · clip {done}/{total}", short_name(path)));
-        };
-        match pipeline.transcribe_call(path, &options, &on_clip) {
-            Ok(transcript) => {
-                let mut out = stdout.lock();
-                let written = match args.format {
-                    Format::Json => transcript.write_json_lines(&mut out),
-                    Format::Text => transcript.write_text(&mut out),
-                };
-                written
-                    .and_then(|()| out.flush())
-                    .context("writing to standard output")?;
-                for warning in &transcript.warnings {
-                    bar.suspend(|| eprintln!("warning: {}: {warning}", path.display()));
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                bar.suspend(|| eprintln!("error: {e}"));
-            }
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    if failed > 0 {
-        eprintln!(
-            "{failed} of {} call(s) could not be transcribed",
-            args.calls.len()
-        );
-        return Ok(Outcome::SomeFailed);
-    }
-    Ok(Outcome::Done)
-}
-
-fn short_name(path: &Path) -> String {
+pub(crate) fn short_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -285,7 +319,7 @@ fn short_name(path: &Path) -> String {
 }
 
 /// A bar on standard error when it is a terminal; hidden otherwise (logs, CI, pipes).
-fn progress_bar(calls: usize) -> ProgressBar {
+pub(crate) fn progress_bar(calls: usize) -> ProgressBar {
     if !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
