@@ -30,6 +30,8 @@ pub mod party;
 pub mod pipeline;
 pub mod reference;
 pub mod resample;
+#[cfg(test)]
+pub(crate) mod test_signal;
 pub mod text;
 pub mod transcribe;
 pub mod transcript;
