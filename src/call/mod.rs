@@ -6,6 +6,8 @@
 //! telephony systems add their own metadata. A sidecar that is not valid JSON, or whose known
 //! fields have the wrong type, is an error that names the file, line and column.
 
+pub mod tones;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
