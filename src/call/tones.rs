@@ -509,6 +509,21 @@ mod tests {
     }
 
     #[test]
+    fn ringing_that_ends_in_busy_tone_was_not_answered() {
+        // The far end rejected the call during the second ring's silence.
+        let rate = 8000;
+        let mut audio = line(16.0, rate, Background::White, 15.0);
+        ring(&mut audio, rate, 1.0, 2);
+        busy(&mut audio, rate, 8.5, 8);
+        let report = infer_events(&telephone(&audio), rate, None);
+        let ringback = report.ringback.clone().unwrap();
+        assert_eq!((ringback.rings, ringback.answer), (2, None));
+        assert_near("busy tone", report.busy.as_ref().map(|b| b.onset), 8.5);
+        let kinds: Vec<_> = report.events().into_iter().map(|e| e.kind).collect();
+        assert!(!kinds.contains(&EventKind::Answer), "{kinds:?}");
+    }
+
+    #[test]
     fn bursts_after_the_agents_first_words_are_not_ringback() {
         let rate = 8000;
         let mut audio = line(20.0, rate, Background::White, 15.0);
