@@ -15,6 +15,7 @@
 //! the media time line given where the recording started ([`TimeBase`]), so no rule ever sees
 //! the wall clock. Everything here runs on the calling thread.
 
+pub mod asterisk;
 pub mod freeswitch;
 pub mod tones;
 
