@@ -26,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use crate::audio::ChannelMap;
 use crate::party::{Party, Seconds};
 
+use tones::ToneReport;
+
 /// What happened on the line, and when (media time; negative = before the recording began).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallEvent {
@@ -176,6 +178,125 @@ impl CallRecord {
     }
 }
 
+/// Where an event of [`CallEvents`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Sidecar,
+    /// A FreeSWITCH CDR or an Asterisk queue_log record.
+    Telephony,
+    Tones,
+}
+
+/// Kinds of event that one source gives whole: a hold's start and end come from the same
+/// source, as do all hang-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Ring,
+    Answer,
+    Hold,
+    Hangup,
+}
+
+impl Family {
+    fn of(kind: &EventKind) -> Option<Family> {
+        match kind {
+            EventKind::Ring => Some(Family::Ring),
+            EventKind::Answer => Some(Family::Answer),
+            EventKind::HoldStart | EventKind::HoldEnd => Some(Family::Hold),
+            EventKind::Hangup { .. } => Some(Family::Hangup),
+            EventKind::Other(_) => None,
+        }
+    }
+}
+
+/// A call's events from all its sources, in time order, each with its [`Source`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallEvents {
+    events: Vec<(CallEvent, Source)>,
+}
+
+impl CallEvents {
+    /// Puts together what the sidecar, a telephony record and the tones say about a call.
+    ///
+    /// Each family of events (ring; answer; hold start and end; hang-ups) is taken whole from
+    /// the strongest source that has any of it, so one call never mixes two clocks' ideas of
+    /// the same moment. Strongest first:
+    /// 1. reported events of the sidecar (it is written for this recording, so it beats a
+    ///    telephony record of the same call);
+    /// 2. reported events of the telephony record;
+    /// 3. events marked inferred, from the sidecar and then the record;
+    /// 4. tone inference.
+    ///
+    /// Events of unknown types ([`EventKind::Other`]) are kept from every source. Ties in time
+    /// keep the order above.
+    pub fn assemble(
+        sidecar: Option<&Sidecar>,
+        record: Option<&CallRecord>,
+        tones: Option<&ToneReport>,
+    ) -> CallEvents {
+        let tone_events = tones.map(ToneReport::events).unwrap_or_default();
+        let mut candidates: Vec<(CallEvent, Source)> = Vec::new();
+        let sources = [
+            (sidecar.map_or(&[][..], |s| &s.events[..]), Source::Sidecar),
+            (record.map_or(&[][..], |r| &r.events[..]), Source::Telephony),
+            (&tone_events[..], Source::Tones),
+        ];
+        for (events, source) in sources {
+            candidates.extend(events.iter().map(|e| (e.clone(), source)));
+        }
+        let rank = |(event, source): &(CallEvent, Source)| (event.inferred, *source);
+        let best = |family: Family| {
+            candidates
+                .iter()
+                .filter(|(e, _)| Family::of(&e.kind) == Some(family))
+                .map(rank)
+                .min()
+        };
+        let winners: Vec<(Family, Option<(bool, Source)>)> =
+            [Family::Ring, Family::Answer, Family::Hold, Family::Hangup]
+                .into_iter()
+                .map(|f| (f, best(f)))
+                .collect();
+        let keep = |candidate: &(CallEvent, Source)| match Family::of(&candidate.0.kind) {
+            None => true,
+            Some(family) => winners
+                .iter()
+                .any(|&(f, w)| f == family && w == Some(rank(candidate))),
+        };
+        let mut events: Vec<(CallEvent, Source)> =
+            candidates.iter().filter(|c| keep(c)).cloned().collect();
+        events.sort_by(|a, b| a.0.t.0.total_cmp(&b.0.t.0));
+        CallEvents { events }
+    }
+
+    /// The events in time order.
+    pub fn events(&self) -> impl Iterator<Item = &CallEvent> {
+        self.events.iter().map(|(e, _)| e)
+    }
+
+    /// The events in time order, each with where it came from.
+    pub fn sourced(&self) -> impl Iterator<Item = (&CallEvent, Source)> {
+        self.events.iter().map(|(e, s)| (e, *s))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The first event of `kind`'s type (hang-ups match whatever their party).
+    pub fn first(&self, kind: &EventKind) -> Option<&CallEvent> {
+        let same = |e: &&CallEvent| std::mem::discriminant(&e.kind) == std::mem::discriminant(kind);
+        self.events().find(same)
+    }
+
+    /// When the call was answered: the answer event, or the recording's start when no source
+    /// gives one (CONTRACT §1).
+    pub fn answer_or_start(&self) -> Seconds {
+        self.first(&EventKind::Answer).map_or(Seconds(0.0), |e| e.t)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +367,153 @@ mod tests {
             sidecar_path(Path::new("/a/b/call7.wav")),
             PathBuf::from("/a/b/call7.events.json")
         );
+    }
+
+    fn at(t: f64, kind: EventKind) -> CallEvent {
+        CallEvent {
+            t: Seconds(t),
+            kind,
+            inferred: false,
+        }
+    }
+
+    fn hangup(party: Party) -> EventKind {
+        EventKind::Hangup { party: Some(party) }
+    }
+
+    fn record(events: Vec<CallEvent>) -> CallRecord {
+        CallRecord {
+            call_id: "3f1c".into(),
+            agent: None,
+            queue: None,
+            caller: None,
+            started: None,
+            origin: UnixMicros(0),
+            time_base: TimeBase::Answer,
+            events,
+        }
+    }
+
+    fn summary(events: &CallEvents) -> Vec<(f64, EventKind, Source)> {
+        events
+            .sourced()
+            .map(|(e, s)| (e.t.0, e.kind.clone(), s))
+            .collect()
+    }
+
+    #[test]
+    fn the_sidecar_beats_the_record_which_beats_the_tones_kind_by_kind() {
+        let sidecar = Sidecar {
+            events: vec![
+                at(0.4, EventKind::Answer),
+                at(88.0, hangup(Party::Customer)),
+            ],
+            ..Sidecar::default()
+        };
+        let record = record(vec![
+            at(-9.0, EventKind::Ring),
+            at(0.0, EventKind::Answer),
+            at(30.0, EventKind::HoldStart),
+            at(45.0, EventKind::HoldEnd),
+            at(87.5, hangup(Party::Agent)),
+        ]);
+        let tones = ToneReport {
+            ringback: Some(tones::Ringback {
+                onset: Seconds(-7.0),
+                answer: Some(Seconds(0.2)),
+                rings: 2,
+            }),
+            busy: Some(tones::BusyTone {
+                onset: Seconds(88.2),
+                bursts: 5,
+            }),
+        };
+        let events = CallEvents::assemble(Some(&sidecar), Some(&record), Some(&tones));
+        assert_eq!(
+            summary(&events),
+            [
+                (-9.0, EventKind::Ring, Source::Telephony),
+                (0.4, EventKind::Answer, Source::Sidecar),
+                (30.0, EventKind::HoldStart, Source::Telephony),
+                (45.0, EventKind::HoldEnd, Source::Telephony),
+                (88.0, hangup(Party::Customer), Source::Sidecar),
+            ]
+        );
+        assert_eq!(events.answer_or_start(), Seconds(0.4));
+    }
+
+    #[test]
+    fn tones_fill_in_what_no_report_gives_and_stay_marked_inferred() {
+        let record = record(vec![at(0.0, EventKind::Answer)]);
+        let tones = ToneReport {
+            ringback: Some(tones::Ringback {
+                onset: Seconds(-12.0),
+                answer: Some(Seconds(0.1)),
+                rings: 3,
+            }),
+            busy: Some(tones::BusyTone {
+                onset: Seconds(61.3),
+                bursts: 6,
+            }),
+        };
+        let events = CallEvents::assemble(None, Some(&record), Some(&tones));
+        assert_eq!(
+            summary(&events),
+            [
+                (-12.0, EventKind::Ring, Source::Tones),
+                (0.0, EventKind::Answer, Source::Telephony),
+                (61.3, hangup(Party::Customer), Source::Tones),
+            ]
+        );
+        let inferred: Vec<bool> = events.events().map(|e| e.inferred).collect();
+        assert_eq!(inferred, [true, false, true]);
+    }
+
+    #[test]
+    fn a_reported_event_beats_an_inferred_one_even_from_a_weaker_source() {
+        let mut guessed_ring = at(-20.0, EventKind::Ring);
+        guessed_ring.inferred = true;
+        let sidecar = Sidecar {
+            events: vec![guessed_ring],
+            ..Sidecar::default()
+        };
+        let record = record(vec![at(-6.0, EventKind::Ring)]);
+        let events = CallEvents::assemble(Some(&sidecar), Some(&record), None);
+        assert_eq!(
+            summary(&events),
+            [(-6.0, EventKind::Ring, Source::Telephony)]
+        );
+    }
+
+    #[test]
+    fn a_hold_comes_whole_from_one_source_and_unknown_events_are_kept_from_all() {
+        let transfer = EventKind::Other(serde_json::json!({"type": "transfer", "to": "8003"}));
+        let sidecar = Sidecar {
+            events: vec![at(50.0, EventKind::HoldStart), at(20.0, transfer.clone())],
+            ..Sidecar::default()
+        };
+        let record = record(vec![
+            at(30.0, EventKind::HoldStart),
+            at(45.0, EventKind::HoldEnd),
+            at(70.0, transfer.clone()),
+        ]);
+        let events = CallEvents::assemble(Some(&sidecar), Some(&record), None);
+        assert_eq!(
+            summary(&events),
+            [
+                (20.0, transfer.clone(), Source::Sidecar),
+                (50.0, EventKind::HoldStart, Source::Sidecar),
+                (70.0, transfer, Source::Telephony),
+            ]
+        );
+    }
+
+    #[test]
+    fn with_no_source_there_are_no_events_and_the_answer_is_the_recording_start() {
+        let events = CallEvents::assemble(None, None, Some(&ToneReport::default()));
+        assert!(events.is_empty());
+        assert_eq!(events.answer_or_start(), Seconds(0.0));
+        assert_eq!(events.first(&EventKind::Hangup { party: None }), None);
     }
 
     #[test]
