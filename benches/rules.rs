@@ -23,7 +23,9 @@ use zhijian::transcript::{CallTranscript, Track, Utterance};
 use zhijian::voice::SpeechSpan;
 
 fn truth_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -52,7 +54,11 @@ fn transcript_of(reference: &Reference, analyzer: &TextAnalyzer) -> CallTranscri
         })
         .collect();
     utterances.sort_by(|a, b| a.start.0.total_cmp(&b.start.0));
-    let parties = if mono { vec![Party::Mixed] } else { vec![Party::Agent, Party::Customer] };
+    let parties = if mono {
+        vec![Party::Mixed]
+    } else {
+        vec![Party::Agent, Party::Customer]
+    };
     let tracks = parties
         .into_iter()
         .map(|party| Track {
@@ -60,7 +66,10 @@ fn transcript_of(reference: &Reference, analyzer: &TextAnalyzer) -> CallTranscri
             speech: utterances
                 .iter()
                 .filter(|u| u.party == party)
-                .map(|u| SpeechSpan { start: u.start, end: u.end })
+                .map(|u| SpeechSpan {
+                    start: u.start,
+                    end: u.end,
+                })
                 .collect(),
         })
         .collect();
@@ -101,14 +110,28 @@ fn main() {
         .filter_map(|f| {
             let wav = PathBuf::from(f.to_string_lossy().replace(".truth.json", ".wav"));
             let reference = Reference::load_for(&wav).ok()?;
-            let events = zhijian::call::Sidecar::load_for(&wav).ok().flatten().map(|s| s.events).unwrap_or_default();
+            let events = zhijian::call::Sidecar::load_for(&wav)
+                .ok()
+                .flatten()
+                .map(|s| s.events)
+                .unwrap_or_default();
             Some((transcript_of(&reference, &analyzer), events))
         })
         .collect();
-    assert!(!calls.is_empty(), "no fixture calls with a .truth.json under fixtures/");
+    assert!(
+        !calls.is_empty(),
+        "no fixture calls with a .truth.json under fixtures/"
+    );
     let utterances: usize = calls.iter().map(|(t, _)| t.utterances.len()).sum();
-    let json: Vec<String> = calls.iter().map(|(t, _)| serde_json::to_string(t).unwrap()).collect();
-    eprintln!("{} calls, {} utterances in all (reference transcripts)", calls.len(), utterances);
+    let json: Vec<String> = calls
+        .iter()
+        .map(|(t, _)| serde_json::to_string(t).unwrap())
+        .collect();
+    eprintln!(
+        "{} calls, {} utterances in all (reference transcripts)",
+        calls.len(),
+        utterances
+    );
 
     // Enough rounds for stable minima on a shared machine.
     let rounds = 30;
@@ -130,8 +153,22 @@ fn main() {
         }
     });
     let per_sec = |d: Duration| 1.0 / d.as_secs_f64();
-    println!("rules engine, one thread, {} calls × {repeat}, best of {rounds} rounds:", calls.len());
-    println!("  score a call (engine + scorecard):  {:>8.1} µs  {:>9.0} calls/s", score.as_secs_f64() * 1e6, per_sec(score));
-    println!("  baseline: parse its JSON transcript: {:>8.1} µs  {:>9.0} calls/s", parse.as_secs_f64() * 1e6, per_sec(parse));
-    println!("  scoring costs {:.1}× reading the transcript", score.as_secs_f64() / parse.as_secs_f64());
+    println!(
+        "rules engine, one thread, {} calls × {repeat}, best of {rounds} rounds:",
+        calls.len()
+    );
+    println!(
+        "  score a call (engine + scorecard):  {:>8.1} µs  {:>9.0} calls/s",
+        score.as_secs_f64() * 1e6,
+        per_sec(score)
+    );
+    println!(
+        "  baseline: parse its JSON transcript: {:>8.1} µs  {:>9.0} calls/s",
+        parse.as_secs_f64() * 1e6,
+        per_sec(parse)
+    );
+    println!(
+        "  scoring costs {:.1}× reading the transcript",
+        score.as_secs_f64() / parse.as_secs_f64()
+    );
 }

@@ -10,7 +10,8 @@
 //! # Layout
 //! - [`party`]: who is speaking ([`party::Party`]) and media time ([`party::Seconds`]).
 //! - [`audio`]: reads WAV files (PCM, float, G.711 μ-law / A-law) into one sample buffer per party.
-//! - [`call`]: the sidecar: call id, channel map, call events.
+//! - [`call`]: the sidecar (call id, channel map, call events), call events from FreeSWITCH CDRs,
+//!   Asterisk queue_logs and the line's tones, and their merge.
 //! - [`resample`]: converts any sample rate to the 16 kHz Whisper expects (rubato).
 //! - [`voice`]: speech detection per channel, speech spans, and cutting them into chunks ≤ 28 s.
 //! - [`transcribe`]: Whisper (whisper-rs) on worker threads, with the guards Mandarin needs.
@@ -32,6 +33,8 @@ pub mod reference;
 pub mod resample;
 pub mod rules;
 pub mod scorecard;
+#[cfg(test)]
+pub(crate) mod test_signal;
 pub mod text;
 pub mod transcribe;
 pub mod transcript;

@@ -32,12 +32,25 @@ pub(crate) fn run(command: RulesCommand) -> Result<Outcome> {
                     None => println!("ok   {} · {}", o.rule, o.name),
                     Some(why) => {
                         failed += 1;
-                        println!("FAIL {} · {}\n     {}: {why}", o.rule, o.name, o.path.display());
+                        println!(
+                            "FAIL {} · {}\n     {}: {why}",
+                            o.rule,
+                            o.name,
+                            o.path.display()
+                        );
                     }
                 }
             }
-            println!("{} of {} cases passed", outcomes.len() - failed, outcomes.len());
-            Ok(if failed == 0 { Outcome::Done } else { Outcome::SomeFailed })
+            println!(
+                "{} of {} cases passed",
+                outcomes.len() - failed,
+                outcomes.len()
+            );
+            Ok(if failed == 0 {
+                Outcome::Done
+            } else {
+                Outcome::SomeFailed
+            })
         }
     }
 }

@@ -18,27 +18,44 @@ use super::{progress_bar, short_name, CardFormat, Outcome, ScoreArgs};
 pub(crate) fn run(args: &ScoreArgs) -> Result<Outcome> {
     for call in &args.calls {
         if call.is_dir() {
-            bail!("{}: is a directory; give the WAV files (e.g. {}/*.wav)", call.display(), call.display());
+            bail!(
+                "{}: is a directory; give the WAV files (e.g. {}/*.wav)",
+                call.display(),
+                call.display()
+            );
         }
     }
     if args.format == CardFormat::Html && args.out.is_none() && args.calls.len() > 1 {
-        bail!("--format html writes one page per call: give --out DIR for {} calls", args.calls.len());
+        bail!(
+            "--format html writes one page per call: give --out DIR for {} calls",
+            args.calls.len()
+        );
     }
     let analyzer = TextAnalyzer::new();
     let rules = args.rules.load(&analyzer)?;
     if let Some(dir) = &args.out {
-        fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
+        fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
     }
     let transcriber = args.decoding.load()?;
-    let pipeline = Pipeline { transcriber: &transcriber, text: &analyzer };
-    let options =
-        CallOptions { channels: args.agent_channel.map(|c| ChannelMap::agent_on(usize::from(c))), ..CallOptions::default() };
+    let pipeline = Pipeline {
+        transcriber: &transcriber,
+        text: &analyzer,
+    };
+    let options = CallOptions {
+        channels: args
+            .agent_channel
+            .map(|c| ChannelMap::agent_on(usize::from(c))),
+        ..CallOptions::default()
+    };
 
     let bar = progress_bar(args.calls.len());
     let mut failed = 0;
     for path in &args.calls {
         bar.set_message(short_name(path));
-        let on_clip = |done: usize, total: usize| bar.set_message(format!("{} · clip {done}/{total}", short_name(path)));
+        let on_clip = |done: usize, total: usize| {
+            bar.set_message(format!("{} · clip {done}/{total}", short_name(path)))
+        };
         match score_one(&pipeline, &rules, path, &options, &on_clip) {
             Ok(card) => {
                 write_card(&card, args)?;
@@ -55,7 +72,10 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<Outcome> {
     }
     bar.finish_and_clear();
     if failed > 0 {
-        eprintln!("{failed} of {} call(s) could not be scored", args.calls.len());
+        eprintln!(
+            "{failed} of {} call(s) could not be scored",
+            args.calls.len()
+        );
         return Ok(Outcome::SomeFailed);
     }
     Ok(Outcome::Done)
@@ -69,7 +89,9 @@ fn score_one(
     on_clip: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Scorecard> {
     let transcript = pipeline.transcribe_call(path, options, on_clip)?;
-    let events = Sidecar::load_for(path)?.map(|s| s.events).unwrap_or_default();
+    let events = Sidecar::load_for(path)?
+        .map(|s| s.events)
+        .unwrap_or_default();
     let results = judge_call(rules, pipeline.text, &transcript, &events);
     Ok(Scorecard::new(rules, &transcript, events, results))
 }
@@ -84,14 +106,19 @@ fn write_card(card: &Scorecard, args: &ScoreArgs) -> Result<()> {
         Some(dir) => {
             let path = dir.join(format!("{}.{}", card.call_id, args.format.extension()));
             let mut file = io::BufWriter::new(
-                fs::File::create(&path).with_context(|| format!("{}: cannot write the scorecard", path.display()))?,
+                fs::File::create(&path)
+                    .with_context(|| format!("{}: cannot write the scorecard", path.display()))?,
             );
-            render(&mut file).and_then(|()| file.flush()).with_context(|| format!("{}: writing", path.display()))?;
+            render(&mut file)
+                .and_then(|()| file.flush())
+                .with_context(|| format!("{}: writing", path.display()))?;
         }
         None => {
             let stdout = io::stdout();
             let mut out = stdout.lock();
-            render(&mut out).and_then(|()| out.flush()).context("writing to standard output")?;
+            render(&mut out)
+                .and_then(|()| out.flush())
+                .context("writing to standard output")?;
         }
     }
     Ok(())

@@ -72,4 +72,3 @@ pub(crate) fn run(args: &TranscribeArgs) -> Result<Outcome> {
     }
     Ok(Outcome::Done)
 }
-

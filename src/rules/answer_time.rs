@@ -29,7 +29,10 @@ pub struct Spec {
 }
 
 pub fn compile(p: Params, cx: &mut Compiler<'_>) -> Spec {
-    Spec { max_rings: cx.count(&p.max_rings, "max_rings", 1..20), ring_period: cx.within(&p.ring_period, "ring_period", 1.0..30.0) }
+    Spec {
+        max_rings: cx.count(&p.max_rings, "max_rings", 1..20),
+        ring_period: cx.within(&p.ring_period, "ring_period", 1.0..30.0),
+    }
 }
 
 pub struct Rule<'r> {
@@ -40,14 +43,22 @@ pub struct Rule<'r> {
 
 impl<'r> Rule<'r> {
     pub fn new(id: RuleId, spec: &'r Spec) -> Self {
-        Rule { id, spec, reported: false }
+        Rule {
+            id,
+            spec,
+            reported: false,
+        }
     }
 
     fn judge(&self, ring: &CallEvent, answer: f64, inferred: bool) -> (bool, Finding) {
         let wait = answer - ring.t.0;
         let rings = (wait / self.spec.ring_period).ceil().max(1.0) as u32;
         let late = wait > f64::from(self.spec.max_rings) * self.spec.ring_period;
-        let how = if inferred { " (inferred from the ringback tone)" } else { "" };
+        let how = if inferred {
+            " (inferred from the ringback tone)"
+        } else {
+            ""
+        };
         let message = if late {
             format!(
                 "answered {wait:.1} s after the ring began: {rings} rings, more than the {} allowed{how}",
@@ -87,7 +98,9 @@ impl Check for Rule<'_> {
 
     fn finish(&mut self, call: &CallState) -> Judgement {
         let Some(ring) = call.ring() else {
-            return Judgement::not_applicable("no ring event: none reported and no ringback tone heard");
+            return Judgement::not_applicable(
+                "no ring event: none reported and no ringback tone heard",
+            );
         };
         let answer = call.answer_event();
         let inferred = ring.inferred || answer.is_some_and(|a| a.inferred);

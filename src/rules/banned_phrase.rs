@@ -65,18 +65,39 @@ pub fn compile(p: Params, cx: &mut Compiler<'_>) -> Spec {
         .into_iter()
         .map(|c| {
             let deduction = cx.count(&c.deduction, "deduction", 0..1000);
-            let list = PhraseList { phrases: c.phrases.clone(), except: c.except.clone() };
+            let list = PhraseList {
+                phrases: c.phrases.clone(),
+                except: c.except.clone(),
+            };
             let set = cx.phrases(&list, &c.name);
-            let by_phrase = c.suggestions.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default();
+            let by_phrase = c
+                .suggestions
+                .as_ref()
+                .map(|s| s.get_ref().clone())
+                .unwrap_or_default();
             if let Some(spanned) = &c.suggestions {
                 for key in by_phrase.keys() {
                     if !c.phrases.get_ref().iter().any(|p| p.get_ref() == key) {
-                        cx.error(spanned.span(), format!("suggestions: {key:?} is not one of the category's phrases"));
+                        cx.error(
+                            spanned.span(),
+                            format!("suggestions: {key:?} is not one of the category's phrases"),
+                        );
                     }
                 }
             }
-            let suggestions = set.phrases.iter().map(|p| by_phrase.get(&p.text).cloned()).collect();
-            Category { name: c.name, deduction, critical: c.critical, suggestion: c.suggestion, set, suggestions }
+            let suggestions = set
+                .phrases
+                .iter()
+                .map(|p| by_phrase.get(&p.text).cloned())
+                .collect();
+            Category {
+                name: c.name,
+                deduction,
+                critical: c.critical,
+                suggestion: c.suggestion,
+                set,
+                suggestions,
+            }
         })
         .collect();
     Spec { categories }
@@ -91,7 +112,11 @@ pub struct Rule<'r> {
 
 impl<'r> Rule<'r> {
     pub fn new(id: RuleId, spec: &'r Spec) -> Self {
-        Rule { id, spec, found: Vec::new() }
+        Rule {
+            id,
+            spec,
+            found: Vec::new(),
+        }
     }
 
     /// Every banned phrase in one utterance: (category, phrase index, where), overlaps resolved
@@ -102,12 +127,20 @@ impl<'r> Rule<'r> {
             .categories
             .iter()
             .enumerate()
-            .flat_map(|(c, cat)| cat.set.find_all(&u.heard).into_iter().map(move |(p, m)| (c, p, m)))
+            .flat_map(|(c, cat)| {
+                cat.set
+                    .find_all(&u.heard)
+                    .into_iter()
+                    .map(move |(p, m)| (c, p, m))
+            })
             .collect();
         hits.sort_by_key(|(_, _, m)| (std::cmp::Reverse(m.end - m.start), m.start));
         let mut kept: Vec<(usize, usize, PhraseMatch)> = Vec::new();
         for hit in hits {
-            if kept.iter().all(|(_, _, k)| hit.2.end <= k.start || hit.2.start >= k.end) {
+            if kept
+                .iter()
+                .all(|(_, _, k)| hit.2.end <= k.start || hit.2.start >= k.end)
+            {
                 kept.push(hit);
             }
         }
@@ -122,11 +155,17 @@ impl Check for Rule<'_> {
         if u.party != Party::Agent || call.is_mono() {
             return;
         }
-        let Some(heard) = call.utterances.last() else { return };
+        let Some(heard) = call.utterances.last() else {
+            return;
+        };
         for (c, p, m) in self.scan(heard) {
             let cat = &self.spec.categories[c];
             let phrase = &cat.set.phrases[p];
-            let sound = if m.by_sound { ", heard as a homophone" } else { "" };
+            let sound = if m.by_sound {
+                ", heard as a homophone"
+            } else {
+                ""
+            };
             out.push(Finding {
                 rule: self.id,
                 start: u.start,
@@ -134,7 +173,11 @@ impl Check for Rule<'_> {
                 party: Party::Agent,
                 text: u.text.clone(),
                 message: format!("服务忌语 [{}]: {}{sound}", cat.name, phrase.text),
-                suggestion: Some(cat.suggestions[p].clone().unwrap_or_else(|| cat.suggestion.clone())),
+                suggestion: Some(
+                    cat.suggestions[p]
+                        .clone()
+                        .unwrap_or_else(|| cat.suggestion.clone()),
+                ),
                 violation: true,
             });
             self.found.push(c);
@@ -143,7 +186,9 @@ impl Check for Rule<'_> {
 
     fn finish(&mut self, call: &CallState) -> Judgement {
         if call.is_mono() {
-            return Judgement::not_applicable("mono recording: the agent's words cannot be told apart");
+            return Judgement::not_applicable(
+                "mono recording: the agent's words cannot be told apart",
+            );
         }
         if self.found.is_empty() {
             let n = call.utterances_of(Party::Agent).count();
@@ -153,7 +198,11 @@ impl Check for Rule<'_> {
         let mut names: Vec<&str> = cats().map(|c| c.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        let mut j = Judgement::fail(format!("{} banned phrase(s): {}", self.found.len(), names.join(", ")));
+        let mut j = Judgement::fail(format!(
+            "{} banned phrase(s): {}",
+            self.found.len(),
+            names.join(", ")
+        ));
         j.deduction = cats().map(|c| c.deduction).max();
         j.critical = Some(cats().any(|c| c.critical));
         j

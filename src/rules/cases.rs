@@ -44,7 +44,11 @@ pub fn call_of(case: &Case, analyzer: &TextAnalyzer) -> CallTranscript {
         })
         .collect();
     utterances.sort_by(|a, b| a.start.0.total_cmp(&b.start.0));
-    let parties: &[Party] = if mono { &[Party::Mixed] } else { &[Party::Agent, Party::Customer] };
+    let parties: &[Party] = if mono {
+        &[Party::Mixed]
+    } else {
+        &[Party::Agent, Party::Customer]
+    };
     let tracks = parties
         .iter()
         .map(|&party| Track {
@@ -52,11 +56,18 @@ pub fn call_of(case: &Case, analyzer: &TextAnalyzer) -> CallTranscript {
             speech: utterances
                 .iter()
                 .filter(|u| u.party == party)
-                .map(|u| SpeechSpan { start: u.start, end: u.end })
+                .map(|u| SpeechSpan {
+                    start: u.start,
+                    end: u.end,
+                })
                 .collect(),
         })
         .collect();
-    let last = utterances.iter().map(|u| u.end.0).chain(case.events.iter().map(|e| e.t.0)).fold(0.0, f64::max);
+    let last = utterances
+        .iter()
+        .map(|u| u.end.0)
+        .chain(case.events.iter().map(|e| e.t.0))
+        .fold(0.0, f64::max);
     CallTranscript {
         call_id: case.name.clone(),
         source: PathBuf::new(),
@@ -73,23 +84,35 @@ pub fn call_of(case: &Case, analyzer: &TextAnalyzer) -> CallTranscript {
 pub fn check(case: &Case, result: &RuleResult) -> Option<String> {
     let mut problems = Vec::new();
     if result.verdict != case.expect {
-        problems.push(format!("expected {}, got {} ({})", case.expect, result.verdict, result.note));
+        problems.push(format!(
+            "expected {}, got {} ({})",
+            case.expect, result.verdict, result.note
+        ));
     }
     if let Some(n) = case.findings {
         if result.findings.len() != n {
             let messages: Vec<&str> = result.findings.iter().map(|f| f.message.as_str()).collect();
-            problems.push(format!("expected {n} finding(s), got {}: {messages:?}", result.findings.len()));
+            problems.push(format!(
+                "expected {n} finding(s), got {}: {messages:?}",
+                result.findings.len()
+            ));
         }
     }
     if let Some(text) = &case.message {
         let ok = if result.findings.is_empty() {
             result.note.contains(text.as_str())
         } else {
-            result.findings.iter().all(|f| f.message.contains(text.as_str()))
+            result
+                .findings
+                .iter()
+                .all(|f| f.message.contains(text.as_str()))
         };
         if !ok {
             let messages: Vec<&str> = result.findings.iter().map(|f| f.message.as_str()).collect();
-            problems.push(format!("expected {text:?} in every message; got {messages:?} (note: {})", result.note));
+            problems.push(format!(
+                "expected {text:?} in every message; got {messages:?} (note: {})",
+                result.note
+            ));
         }
     }
     (!problems.is_empty()).then(|| problems.join("; "))
@@ -106,7 +129,12 @@ pub fn run_all(rules: &RuleSet, analyzer: &TextAnalyzer) -> Vec<CaseOutcome> {
                 Some(result) => check(case, result),
                 None => Some("the rule gave no result".into()),
             };
-            out.push(CaseOutcome { rule: rule.id, path: rule.path.clone(), name: case.name.clone(), failure });
+            out.push(CaseOutcome {
+                rule: rule.id,
+                path: rule.path.clone(),
+                name: case.name.clone(),
+                failure,
+            });
         }
     }
     out
@@ -123,9 +151,19 @@ mod tests {
         let outcomes = run_all(&rules, analyzer());
         let failed: Vec<String> = outcomes
             .iter()
-            .filter_map(|o| o.failure.as_ref().map(|f| format!("{} [{}]: {f}", o.path.display(), o.name)))
+            .filter_map(|o| {
+                o.failure
+                    .as_ref()
+                    .map(|f| format!("{} [{}]: {f}", o.path.display(), o.name))
+            })
             .collect();
-        assert!(failed.is_empty(), "{} of {} cases failed:\n{}", failed.len(), outcomes.len(), failed.join("\n"));
+        assert!(
+            failed.is_empty(),
+            "{} of {} cases failed:\n{}",
+            failed.len(),
+            outcomes.len(),
+            failed.join("\n")
+        );
         for id in RuleId::ALL {
             let n = outcomes.iter().filter(|o| o.rule == id).count();
             assert!(n >= 3, "{id} has only {n} test cases");

@@ -26,7 +26,10 @@ pub struct Spec {
 }
 
 pub fn compile(p: Params, cx: &mut Compiler<'_>) -> Spec {
-    Spec { window: cx.within(&p.window, "window", 1.0..300.0), parts: cx.parts(&p.part, "part") }
+    Spec {
+        window: cx.within(&p.window, "window", 1.0..300.0),
+        parts: cx.parts(&p.part, "part"),
+    }
 }
 
 pub struct Rule<'r> {
@@ -43,17 +46,23 @@ impl<'r> Rule<'r> {
 impl Check for Rule<'_> {
     fn finish(&mut self, call: &CallState) -> Judgement {
         if call.is_mono() {
-            return Judgement::not_applicable("mono recording: the agent's words cannot be told apart");
+            return Judgement::not_applicable(
+                "mono recording: the agent's words cannot be told apart",
+            );
         }
         if call.customer_silent() {
-            return Judgement::not_applicable("silent call (the customer never spoke): judged by silent_call");
+            return Judgement::not_applicable(
+                "silent call (the customer never spoke): judged by silent_call",
+            );
         }
         let agent = call.agent_utterances();
         let Some(last_end) = agent.iter().map(|u| u.end()).reduce(f64::max) else {
             return Judgement::not_applicable("the agent never spoke");
         };
-        let window: Vec<&HeardUtterance> =
-            agent.into_iter().filter(|u| u.end() >= last_end - self.spec.window).collect();
+        let window: Vec<&HeardUtterance> = agent
+            .into_iter()
+            .filter(|u| u.end() >= last_end - self.spec.window)
+            .collect();
         let missing: Vec<&str> = self
             .spec
             .parts
@@ -71,7 +80,11 @@ impl Check for Rule<'_> {
             start: window[0].utterance.start,
             end: window[window.len() - 1].utterance.end,
             party: conduct_party(call),
-            text: window.iter().map(|u| u.text()).collect::<Vec<_>>().join(" "),
+            text: window
+                .iter()
+                .map(|u| u.text())
+                .collect::<Vec<_>>()
+                .join(" "),
             message: message.clone(),
             suggestion: None,
             violation: true,

@@ -23,24 +23,45 @@ use crate::text::TextAnalyzer;
 
 use super::phrase::{Phrase, PhraseContext, PhraseSet};
 use super::{
-    answer_time, banned_phrase, closing, courtesy, dead_air, greeting, hangup_order, hold_etiquette, interruption,
-    silent_call, speech_rate, RuleId, Verdict,
+    answer_time, banned_phrase, closing, courtesy, dead_air, greeting, hangup_order,
+    hold_etiquette, interruption, silent_call, speech_rate, RuleId, Verdict,
 };
 
 /// The project's `rules/`, built into the binary: the default standard when no directory is
 /// given and none is found.
 const BUILT_IN: &[(&str, &str)] = &[
     ("standard.toml", include_str!("../../rules/standard.toml")),
-    ("answer_time.toml", include_str!("../../rules/answer_time.toml")),
+    (
+        "answer_time.toml",
+        include_str!("../../rules/answer_time.toml"),
+    ),
     ("greeting.toml", include_str!("../../rules/greeting.toml")),
-    ("banned_phrase.toml", include_str!("../../rules/banned_phrase.toml")),
-    ("hangup_order.toml", include_str!("../../rules/hangup_order.toml")),
+    (
+        "banned_phrase.toml",
+        include_str!("../../rules/banned_phrase.toml"),
+    ),
+    (
+        "hangup_order.toml",
+        include_str!("../../rules/hangup_order.toml"),
+    ),
     ("closing.toml", include_str!("../../rules/closing.toml")),
-    ("hold_etiquette.toml", include_str!("../../rules/hold_etiquette.toml")),
+    (
+        "hold_etiquette.toml",
+        include_str!("../../rules/hold_etiquette.toml"),
+    ),
     ("dead_air.toml", include_str!("../../rules/dead_air.toml")),
-    ("interruption.toml", include_str!("../../rules/interruption.toml")),
-    ("speech_rate.toml", include_str!("../../rules/speech_rate.toml")),
-    ("silent_call.toml", include_str!("../../rules/silent_call.toml")),
+    (
+        "interruption.toml",
+        include_str!("../../rules/interruption.toml"),
+    ),
+    (
+        "speech_rate.toml",
+        include_str!("../../rules/speech_rate.toml"),
+    ),
+    (
+        "silent_call.toml",
+        include_str!("../../rules/silent_call.toml"),
+    ),
     ("courtesy.toml", include_str!("../../rules/courtesy.toml")),
 ];
 
@@ -58,21 +79,35 @@ pub struct Located {
 
 impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     #[error("{}: cannot read the rules: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}", render(.0))]
     Invalid(Vec<Located>),
 }
 
 fn render(errors: &[Located]) -> String {
     let lines: Vec<String> = errors.iter().map(Located::to_string).collect();
-    format!("{}\n({} problem(s) in the rules; see rules/README.md for the format)", lines.join("\n"), errors.len())
+    format!(
+        "{}\n({} problem(s) in the rules; see rules/README.md for the format)",
+        lines.join("\n"),
+        errors.len()
+    )
 }
 
 /// The rule's identity and scoring, the `[rule]` table of every rule file.
@@ -249,15 +284,26 @@ pub struct Compiler<'a> {
 impl Compiler<'_> {
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         let (line, column) = line_column(self.text, span.start);
-        self.errors.push(Located { path: self.path.to_path_buf(), line, column, message: message.into() });
+        self.errors.push(Located {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        });
     }
 
     /// Compiles a phrase list; bad phrases are reported and left out.
     pub fn phrases(&mut self, list: &PhraseList, what: &str) -> PhraseSet {
         if list.phrases.get_ref().is_empty() {
-            self.error(list.phrases.span(), format!("{what}: the phrase list is empty"));
+            self.error(
+                list.phrases.span(),
+                format!("{what}: the phrase list is empty"),
+            );
         }
-        PhraseSet { phrases: self.compile_all(list.phrases.get_ref()), except: self.compile_all(&list.except) }
+        PhraseSet {
+            phrases: self.compile_all(list.phrases.get_ref()),
+            except: self.compile_all(&list.except),
+        }
     }
 
     /// Compiles named lists; a list of them must not be empty either.
@@ -270,7 +316,13 @@ impl Compiler<'_> {
             .iter()
             .map(|l| Part {
                 name: l.name.clone(),
-                set: self.phrases(&PhraseList { phrases: l.phrases.clone(), except: l.except.clone() }, &l.name),
+                set: self.phrases(
+                    &PhraseList {
+                        phrases: l.phrases.clone(),
+                        except: l.except.clone(),
+                    },
+                    &l.name,
+                ),
             })
             .collect()
     }
@@ -299,7 +351,13 @@ impl Compiler<'_> {
     pub fn within(&mut self, value: &Spanned<f64>, name: &str, range: Range<f64>) -> f64 {
         let v = *value.get_ref();
         if !(range.start..=range.end).contains(&v) || !v.is_finite() {
-            self.error(value.span(), format!("{name} = {v} is out of range: expected {} to {}", range.start, range.end));
+            self.error(
+                value.span(),
+                format!(
+                    "{name} = {v} is out of range: expected {} to {}",
+                    range.start, range.end
+                ),
+            );
         }
         v
     }
@@ -308,7 +366,13 @@ impl Compiler<'_> {
     pub fn count(&mut self, value: &Spanned<u32>, name: &str, range: Range<u32>) -> u32 {
         let v = *value.get_ref();
         if !(range.start..=range.end).contains(&v) {
-            self.error(value.span(), format!("{name} = {v} is out of range: expected {} to {}", range.start, range.end));
+            self.error(
+                value.span(),
+                format!(
+                    "{name} = {v} is out of range: expected {} to {}",
+                    range.start, range.end
+                ),
+            );
         }
         v
     }
@@ -328,7 +392,12 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Located {
     let (line, column) = e.span().map_or((1, 1), |s| line_column(text, s.start));
-    Located { path: path.to_path_buf(), line, column, message: e.message().trim().to_string() }
+    Located {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: e.message().trim().to_string(),
+    }
 }
 
 fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Located> {
@@ -338,36 +407,56 @@ fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Located> {
 impl RuleSet {
     /// The standard built into the binary (the project's `rules/`).
     pub fn built_in(analyzer: &TextAnalyzer) -> Result<RuleSet, RulesError> {
-        let files = BUILT_IN.iter().map(|(name, text)| (name.to_string(), text.to_string())).collect();
+        let files = BUILT_IN
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.to_string()))
+            .collect();
         RuleSet::from_files(Path::new(BUILT_IN_DIR), files, analyzer)
     }
 
     /// Reads a rules directory.
     pub fn load(dir: &Path, analyzer: &TextAnalyzer) -> Result<RuleSet, RulesError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| RulesError::Read { path: dir.to_path_buf(), source })?;
+        let entries = std::fs::read_dir(dir).map_err(|source| RulesError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let mut files = BTreeMap::new();
         for entry in entries {
-            let entry = entry.map_err(|source| RulesError::Read { path: dir.to_path_buf(), source })?;
+            let entry = entry.map_err(|source| RulesError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })?;
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "toml") {
-                let text =
-                    std::fs::read_to_string(&path).map_err(|source| RulesError::Read { path: path.clone(), source })?;
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let text = std::fs::read_to_string(&path).map_err(|source| RulesError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 files.insert(name, text);
             }
         }
         RuleSet::from_files(dir, files, analyzer)
     }
 
-    fn from_files(dir: &Path, files: BTreeMap<String, String>, analyzer: &TextAnalyzer) -> Result<RuleSet, RulesError> {
+    fn from_files(
+        dir: &Path,
+        files: BTreeMap<String, String>,
+        analyzer: &TextAnalyzer,
+    ) -> Result<RuleSet, RulesError> {
         let mut errors = Vec::new();
-        let missing = |name: &str| Located {
+        let missing = |name: &str| {
+            Located {
             path: dir.join(name),
             line: 1,
             column: 1,
             message: "missing: every rule of the standard needs its file (set `enabled = false` in it to switch \
                       the rule off)"
                 .into(),
+        }
         };
         for name in files.keys() {
             let stem = name.trim_end_matches(".toml");
@@ -376,7 +465,10 @@ impl RuleSet {
                     path: dir.join(name),
                     line: 1,
                     column: 1,
-                    message: format!("not a rule of the standard: {}", stem.parse::<RuleId>().unwrap_err()),
+                    message: format!(
+                        "not a rule of the standard: {}",
+                        stem.parse::<RuleId>().unwrap_err()
+                    ),
                 });
             }
         }
@@ -412,11 +504,21 @@ impl RuleSet {
             let loaded = load_rule(id, &mut cx);
             errors.append(&mut cx.errors);
             if let Some((meta, spec, cases)) = loaded {
-                rules.push(LoadedRule { id, meta, path, spec, cases });
+                rules.push(LoadedRule {
+                    id,
+                    meta,
+                    path,
+                    spec,
+                    cases,
+                });
             }
         }
         if errors.is_empty() {
-            Ok(RuleSet { dir: dir.to_path_buf(), standard, rules })
+            Ok(RuleSet {
+                dir: dir.to_path_buf(),
+                standard,
+                rules,
+            })
         } else {
             Err(RulesError::Invalid(errors))
         }
@@ -424,7 +526,10 @@ impl RuleSet {
 
     pub fn rule(&self, id: RuleId) -> &LoadedRule {
         // A RuleSet holds every rule by construction.
-        self.rules.iter().find(|r| r.id == id).expect("every rule is loaded")
+        self.rules
+            .iter()
+            .find(|r| r.id == id)
+            .expect("every rule is loaded")
     }
 }
 
@@ -433,17 +538,31 @@ fn load_standard(path: &Path, text: &str) -> Result<Standard, Vec<Located>> {
     let mut errors = Vec::new();
     let mut located = |span: Range<usize>, message: String| {
         let (line, column) = line_column(text, span.start);
-        errors.push(Located { path: path.to_path_buf(), line, column, message });
+        errors.push(Located {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        });
     };
     if *file.full_score.get_ref() == 0 {
-        located(file.full_score.span(), "full_score must be at least 1".into());
+        located(
+            file.full_score.span(),
+            "full_score must be at least 1".into(),
+        );
     }
     if *file.matching.max_gap.get_ref() > 30 {
-        located(file.matching.max_gap.span(), "matching.max_gap must be 0 to 30 characters".into());
+        located(
+            file.matching.max_gap.span(),
+            "matching.max_gap must be 0 to 30 characters".into(),
+        );
     }
     for org in &file.org_names {
         if org.get_ref().trim().chars().count() < 2 {
-            located(org.span(), format!("org name {:?} is too short to recognise", org.get_ref()));
+            located(
+                org.span(),
+                format!("org name {:?} is too short to recognise", org.get_ref()),
+            );
         }
     }
     if !errors.is_empty() {
@@ -453,7 +572,11 @@ fn load_standard(path: &Path, text: &str) -> Result<Standard, Vec<Located>> {
         name: file.name,
         version: file.version,
         full_score: file.full_score.into_inner(),
-        org_names: file.org_names.into_iter().map(Spanned::into_inner).collect(),
+        org_names: file
+            .org_names
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
         by_sound: file.matching.by_sound,
         max_gap: *file.matching.max_gap.get_ref() as usize,
     })
@@ -475,23 +598,40 @@ fn load_rule(id: RuleId, cx: &mut Compiler<'_>) -> Option<(RuleMeta, Spec, Vec<C
         if file.rule.id.get_ref() != id.as_str() {
             cx.error(
                 file.rule.id.span(),
-                format!("id = {:?} but this is the file of rule {id:?}; the file name names the rule", file.rule.id.get_ref()),
+                format!(
+                    "id = {:?} but this is the file of rule {id:?}; the file name names the rule",
+                    file.rule.id.get_ref()
+                ),
             );
         }
         let spec = compile(file.params, cx);
         Some((file.rule, spec, file.case))
     }
     match id {
-        RuleId::AnswerTime => typed(cx, id, |p, cx| Spec::AnswerTime(answer_time::compile(p, cx))),
+        RuleId::AnswerTime => typed(cx, id, |p, cx| {
+            Spec::AnswerTime(answer_time::compile(p, cx))
+        }),
         RuleId::Greeting => typed(cx, id, |p, cx| Spec::Greeting(greeting::compile(p, cx))),
-        RuleId::BannedPhrase => typed(cx, id, |p, cx| Spec::BannedPhrase(banned_phrase::compile(p, cx))),
-        RuleId::HangupOrder => typed(cx, id, |p, cx| Spec::HangupOrder(hangup_order::compile(p, cx))),
+        RuleId::BannedPhrase => typed(cx, id, |p, cx| {
+            Spec::BannedPhrase(banned_phrase::compile(p, cx))
+        }),
+        RuleId::HangupOrder => typed(cx, id, |p, cx| {
+            Spec::HangupOrder(hangup_order::compile(p, cx))
+        }),
         RuleId::Closing => typed(cx, id, |p, cx| Spec::Closing(closing::compile(p, cx))),
-        RuleId::HoldEtiquette => typed(cx, id, |p, cx| Spec::HoldEtiquette(hold_etiquette::compile(p, cx))),
+        RuleId::HoldEtiquette => typed(cx, id, |p, cx| {
+            Spec::HoldEtiquette(hold_etiquette::compile(p, cx))
+        }),
         RuleId::DeadAir => typed(cx, id, |p, cx| Spec::DeadAir(dead_air::compile(p, cx))),
-        RuleId::Interruption => typed(cx, id, |p, cx| Spec::Interruption(interruption::compile(p, cx))),
-        RuleId::SpeechRate => typed(cx, id, |p, cx| Spec::SpeechRate(speech_rate::compile(p, cx))),
-        RuleId::SilentCall => typed(cx, id, |p, cx| Spec::SilentCall(silent_call::compile(p, cx))),
+        RuleId::Interruption => typed(cx, id, |p, cx| {
+            Spec::Interruption(interruption::compile(p, cx))
+        }),
+        RuleId::SpeechRate => typed(cx, id, |p, cx| {
+            Spec::SpeechRate(speech_rate::compile(p, cx))
+        }),
+        RuleId::SilentCall => typed(cx, id, |p, cx| {
+            Spec::SilentCall(silent_call::compile(p, cx))
+        }),
         RuleId::Courtesy => typed(cx, id, |p, cx| Spec::Courtesy(courtesy::compile(p, cx))),
     }
 }
@@ -502,7 +642,10 @@ mod tests {
     use crate::text::tests::analyzer;
 
     fn project_rules() -> BTreeMap<String, String> {
-        BUILT_IN.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
+        BUILT_IN
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect()
     }
 
     fn load_with(edit: impl FnOnce(&mut BTreeMap<String, String>)) -> Result<RuleSet, RulesError> {
@@ -546,7 +689,11 @@ mod tests {
         let e = &errors[0];
         assert_eq!(e.path, Path::new("rules/dead_air.toml"));
         let text = &project_rules()["dead_air.toml"];
-        let line = text.lines().position(|l| l.starts_with("max_silence")).unwrap() + 1;
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("max_silence"))
+            .unwrap()
+            + 1;
         assert_eq!(e.line, line, "{e}");
         assert!(e.message.contains("max_silense"), "{e}");
     }
@@ -557,7 +704,11 @@ mod tests {
             let t = f.get_mut("interruption.toml").unwrap();
             *t = t.replace("min_overlap = 1.0", "min_overlap = -3.0");
         });
-        assert!(errors[0].message.contains("min_overlap = -3") && errors[0].message.contains("out of range"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("min_overlap = -3")
+                && errors[0].message.contains("out of range"),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -566,7 +717,10 @@ mod tests {
             let t = f.get_mut("answer_time.toml").unwrap();
             *t = t.replace("max_rings = 3", "max_rings = \"three\"");
         });
-        assert!(errors[0].to_string().starts_with("rules/answer_time.toml:"), "{errors:?}");
+        assert!(
+            errors[0].to_string().starts_with("rules/answer_time.toml:"),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -580,8 +734,14 @@ mod tests {
         let all: Vec<String> = errors.iter().map(Located::to_string).collect();
         let all = all.join("\n");
         assert!(all.contains("rules/courtesy.toml:1:1: missing"), "{all}");
-        assert!(all.contains("rules/greetings.toml:1:1: not a rule"), "{all}");
-        assert!(all.contains("rules/closing.toml:") && all.contains("`…`"), "{all}");
+        assert!(
+            all.contains("rules/greetings.toml:1:1: not a rule"),
+            "{all}"
+        );
+        assert!(
+            all.contains("rules/closing.toml:") && all.contains("`…`"),
+            "{all}"
+        );
     }
 
     #[test]
@@ -590,7 +750,10 @@ mod tests {
             let t = f.get_mut("closing.toml").unwrap();
             *t = t.replace("id = \"closing\"", "id = \"greeting\"");
         });
-        assert!(errors[0].message.contains("file name names the rule"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("file name names the rule"),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -45,22 +45,36 @@ impl<'r> Rule<'r> {
 impl Check for Rule<'_> {
     fn finish(&mut self, call: &CallState) -> Judgement {
         if call.is_mono() {
-            return Judgement::not_applicable("mono recording: the agent's words cannot be told apart");
+            return Judgement::not_applicable(
+                "mono recording: the agent's words cannot be told apart",
+            );
         }
         let agent = call.agent_utterances();
         if agent.is_empty() {
             return Judgement::not_applicable("the agent never spoke");
         }
-        let (used, unused): (Vec<&crate::rules::config::Part>, Vec<_>) =
-            self.spec.kinds.iter().partition(|k| agent.iter().any(|u| k.set.occurs_in(&u.heard)));
-        let names = |v: &[&crate::rules::config::Part]| v.iter().map(|k| k.name.as_str()).collect::<Vec<_>>().join(", ");
+        let (used, unused): (Vec<&crate::rules::config::Part>, Vec<_>) = self
+            .spec
+            .kinds
+            .iter()
+            .partition(|k| agent.iter().any(|u| k.set.occurs_in(&u.heard)));
+        let names = |v: &[&crate::rules::config::Part]| {
+            v.iter()
+                .map(|k| k.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if used.len() >= self.spec.min_kinds as usize {
             return Judgement::pass(format!("used {}", names(&used)));
         }
         let message = format!(
             "used {} of the polite words ({}), fewer than {}; never {}",
             used.len(),
-            if used.is_empty() { "none".to_string() } else { names(&used) },
+            if used.is_empty() {
+                "none".to_string()
+            } else {
+                names(&used)
+            },
             self.spec.min_kinds,
             names(&unused)
         );

@@ -27,7 +27,9 @@ pub struct Spec {
 }
 
 pub fn compile(p: Params, cx: &mut Compiler<'_>) -> Spec {
-    Spec { max_silence: cx.within(&p.max_silence, "max_silence", 1.0..600.0) }
+    Spec {
+        max_silence: cx.within(&p.max_silence, "max_silence", 1.0..600.0),
+    }
 }
 
 pub struct Rule<'r> {
@@ -67,7 +69,11 @@ impl Check for Rule<'_> {
             if to - from <= self.spec.max_silence {
                 continue;
             }
-            if call.holds.iter().any(|h| h.announced() && h.start < to && from < h.end) {
+            if call
+                .holds
+                .iter()
+                .any(|h| h.announced() && h.start < to && from < h.end)
+            {
                 excused += 1;
                 continue;
             }
@@ -84,17 +90,32 @@ impl Check for Rule<'_> {
                 end: Seconds(to),
                 party: conduct_party(call),
                 text: before,
-                message: format!("{:.1} s of silence on both sides (limit {:.0} s)", to - from, self.spec.max_silence),
+                message: format!(
+                    "{:.1} s of silence on both sides (limit {:.0} s)",
+                    to - from,
+                    self.spec.max_silence
+                ),
                 suggestion: None,
                 violation: true,
             });
         }
-        let excuse = if excused > 0 { format!(" ({excused} long silence(s) inside announced holds)") } else { String::new() };
-        if findings.is_empty() {
-            Judgement::pass(format!("no silence longer than {:.0} s{excuse}", self.spec.max_silence))
+        let excuse = if excused > 0 {
+            format!(" ({excused} long silence(s) inside announced holds)")
         } else {
-            Judgement::fail(format!("{} silence(s) longer than {:.0} s{excuse}", findings.len(), self.spec.max_silence))
-                .with_findings(findings)
+            String::new()
+        };
+        if findings.is_empty() {
+            Judgement::pass(format!(
+                "no silence longer than {:.0} s{excuse}",
+                self.spec.max_silence
+            ))
+        } else {
+            Judgement::fail(format!(
+                "{} silence(s) longer than {:.0} s{excuse}",
+                findings.len(),
+                self.spec.max_silence
+            ))
+            .with_findings(findings)
         }
     }
 }
@@ -105,7 +126,13 @@ mod tests {
 
     #[test]
     fn silences_are_the_gaps_of_the_union() {
-        let mut spans = vec![(5.0, 9.0), (0.0, 3.0), (2.0, 4.0), (20.0, 21.0), (8.0, 10.0)];
+        let mut spans = vec![
+            (5.0, 9.0),
+            (0.0, 3.0),
+            (2.0, 4.0),
+            (20.0, 21.0),
+            (8.0, 10.0),
+        ];
         assert_eq!(silences(&mut spans), vec![(4.0, 5.0), (10.0, 20.0)]);
         assert!(silences(&mut []).is_empty());
     }

@@ -12,8 +12,9 @@ use crate::text::TextAnalyzer;
 use super::config::{LoadedRule, RuleSet, Spec};
 use super::state::{CallState, HeardUtterance};
 use super::{
-    answer_time, banned_phrase, closing, courtesy, dead_air, greeting, hangup_order, hold_etiquette, holds,
-    interruption, silent_call, speech_rate, Finding, Item, Layout, RuleId, RuleResult, Verdict,
+    answer_time, banned_phrase, closing, courtesy, dead_air, greeting, hangup_order,
+    hold_etiquette, holds, interruption, silent_call, speech_rate, Finding, Item, Layout, RuleId,
+    RuleResult, Verdict,
 };
 
 /// What a rule concluded about a whole call.
@@ -44,7 +45,13 @@ impl Judgement {
     }
 
     fn new(verdict: Verdict, note: impl Into<String>) -> Self {
-        Judgement { verdict, findings: Vec::new(), note: note.into(), deduction: None, critical: None }
+        Judgement {
+            verdict,
+            findings: Vec::new(),
+            note: note.into(),
+            deduction: None,
+            critical: None,
+        }
     }
 
     pub fn with_findings(mut self, findings: Vec<Finding>) -> Self {
@@ -102,8 +109,19 @@ pub struct Engine<'r> {
 impl<'r> Engine<'r> {
     /// An engine for one call; `analyzer` is the one that analysed the utterances.
     pub fn new(rules: &'r RuleSet, analyzer: &'r TextAnalyzer, layout: Layout) -> Self {
-        let checks = rules.rules.iter().map(|r| (r, r.meta.enabled.then(|| build(r)))).collect();
-        Engine { rules, analyzer, state: CallState::new(layout), checks, emitted: BTreeMap::new(), scratch: Vec::new() }
+        let checks = rules
+            .rules
+            .iter()
+            .map(|r| (r, r.meta.enabled.then(|| build(r))))
+            .collect();
+        Engine {
+            rules,
+            analyzer,
+            state: CallState::new(layout),
+            checks,
+            emitted: BTreeMap::new(),
+            scratch: Vec::new(),
+        }
     }
 
     /// What the engine knows of the call so far.
@@ -121,7 +139,10 @@ impl<'r> Engine<'r> {
                 Party::Customer => self.state.customer_speech.push(span),
                 Party::Mixed => self.state.mixed_speech.push(span),
             },
-            Item::Utterance(u) => self.state.utterances.push(HeardUtterance::new(self.analyzer, u)),
+            Item::Utterance(u) => self
+                .state
+                .utterances
+                .push(HeardUtterance::new(self.analyzer, u)),
         }
         for (rule, check) in &mut self.checks {
             let Some(check) = check else { continue };
@@ -145,9 +166,12 @@ impl<'r> Engine<'r> {
         }
         // The silent-call verdict comes first: hang-up order makes an exception for it.
         let mut judgements: BTreeMap<RuleId, Judgement> = BTreeMap::new();
-        let order = std::iter::once(RuleId::SilentCall).chain(RuleId::ALL.into_iter().filter(|r| *r != RuleId::SilentCall));
+        let order = std::iter::once(RuleId::SilentCall)
+            .chain(RuleId::ALL.into_iter().filter(|r| *r != RuleId::SilentCall));
         for id in order {
-            let Some((rule, check)) = self.checks.iter_mut().find(|(r, _)| r.id == id) else { continue };
+            let Some((rule, check)) = self.checks.iter_mut().find(|(r, _)| r.id == id) else {
+                continue;
+            };
             let judgement = match check {
                 Some(check) => check.finish(&self.state),
                 None => Judgement::not_applicable(format!("disabled in {}", rule.path.display())),
@@ -160,11 +184,17 @@ impl<'r> Engine<'r> {
         self.checks
             .iter()
             .map(|(rule, _)| {
-                let j = judgements.remove(&rule.id).unwrap_or_else(|| Judgement::not_applicable("not judged"));
+                let j = judgements
+                    .remove(&rule.id)
+                    .unwrap_or_else(|| Judgement::not_applicable("not judged"));
                 // Findings reported on the way lose their point when the rule turns out not to
                 // apply (a 喂，听不见 nudge on a call where the customer did speak after all).
                 let emitted = self.emitted.remove(&rule.id).unwrap_or_default();
-                let mut findings = if j.verdict == Verdict::NotApplicable { Vec::new() } else { emitted };
+                let mut findings = if j.verdict == Verdict::NotApplicable {
+                    Vec::new()
+                } else {
+                    emitted
+                };
                 findings.extend(j.findings);
                 for f in &mut findings {
                     if f.suggestion.is_none() && f.violation {
@@ -177,7 +207,11 @@ impl<'r> Engine<'r> {
                     rule: rule.id,
                     name: rule.meta.name.clone(),
                     verdict: j.verdict,
-                    deduction: if failed { j.deduction.unwrap_or(rule.meta.weight) } else { 0 },
+                    deduction: if failed {
+                        j.deduction.unwrap_or(rule.meta.weight)
+                    } else {
+                        0
+                    },
                     critical: failed && j.critical.unwrap_or(rule.meta.critical),
                     findings,
                     note: j.note,

@@ -55,14 +55,21 @@ pub struct Rule<'r> {
 
 impl<'r> Rule<'r> {
     pub fn new(id: RuleId, spec: &'r Spec) -> Self {
-        Rule { id, spec, judged: None }
+        Rule {
+            id,
+            spec,
+            judged: None,
+        }
     }
 
     /// The agent's opening utterances, and whether the opening is over.
     fn opening<'c>(&self, call: &'c CallState) -> Option<(Vec<&'c HeardUtterance>, bool)> {
         let answer = call.answer();
-        let agent: Vec<&HeardUtterance> =
-            call.agent_utterances().into_iter().filter(|u| u.end() > answer - 0.5).collect();
+        let agent: Vec<&HeardUtterance> = call
+            .agent_utterances()
+            .into_iter()
+            .filter(|u| u.end() > answer - 0.5)
+            .collect();
         let first = *agent.first()?;
         let customer_from = call
             .customer_speech
@@ -71,8 +78,11 @@ impl<'r> Rule<'r> {
             .filter(|&t| t > first.start() + 0.3)
             .fold(f64::INFINITY, f64::min);
         let until = customer_from.min(first.start() + self.spec.opening_window);
-        let opening: Vec<&HeardUtterance> = agent.into_iter().filter(|u| u.start() < until).collect();
-        let later_agent = call.utterances_of(crate::party::Party::Agent).any(|u| u.start() >= until);
+        let opening: Vec<&HeardUtterance> =
+            agent.into_iter().filter(|u| u.start() < until).collect();
+        let later_agent = call
+            .utterances_of(crate::party::Party::Agent)
+            .any(|u| u.start() >= until);
         let over = customer_from.is_finite() || later_agent;
         Some((opening, over))
     }
@@ -100,20 +110,41 @@ impl<'r> Rule<'r> {
         let first = opening[0];
         let delay = first.start() - call.answer();
         if delay > self.spec.max_delay {
-            problems.push(format!("first words {delay:.1} s after answer (limit {:.0} s)", self.spec.max_delay));
+            problems.push(format!(
+                "first words {delay:.1} s after answer (limit {:.0} s)",
+                self.spec.max_delay
+            ));
         }
-        let verdict = if problems.is_empty() { Verdict::Pass } else { Verdict::Fail };
+        let verdict = if problems.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        };
         let message = if problems.is_empty() {
-            format!("opening has {}", self.spec.parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "))
+            format!(
+                "opening has {}",
+                self.spec
+                    .parts
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         } else {
             problems.join("; ")
         };
         let finding = Finding {
             rule: self.id,
             start: first.utterance.start,
-            end: opening.last().map_or(first.utterance.end, |u| u.utterance.end),
+            end: opening
+                .last()
+                .map_or(first.utterance.end, |u| u.utterance.end),
             party: conduct_party(call),
-            text: opening.iter().map(|u| u.text()).collect::<Vec<_>>().join(" "),
+            text: opening
+                .iter()
+                .map(|u| u.text())
+                .collect::<Vec<_>>()
+                .join(" "),
             message,
             suggestion: None,
             violation: verdict == Verdict::Fail,
@@ -127,7 +158,9 @@ impl Check for Rule<'_> {
         if self.judged.is_some() || call.is_mono() || matches!(item, Item::Event(_)) {
             return;
         }
-        let Some((opening, true)) = self.opening(call) else { return };
+        let Some((opening, true)) = self.opening(call) else {
+            return;
+        };
         if opening.is_empty() {
             return;
         }
@@ -140,10 +173,14 @@ impl Check for Rule<'_> {
 
     fn finish(&mut self, call: &CallState) -> Judgement {
         if call.is_mono() {
-            return Judgement::not_applicable("mono recording: the agent's words cannot be told apart");
+            return Judgement::not_applicable(
+                "mono recording: the agent's words cannot be told apart",
+            );
         }
         if call.customer_silent() {
-            return Judgement::not_applicable("silent call (the customer never spoke): judged by silent_call");
+            return Judgement::not_applicable(
+                "silent call (the customer never spoke): judged by silent_call",
+            );
         }
         if let Some((verdict, finding)) = &self.judged {
             return match verdict {

@@ -25,7 +25,9 @@ pub struct Spec {
 }
 
 pub fn compile(p: Params, _cx: &mut Compiler<'_>) -> Spec {
-    Spec { silent_call_exception: p.silent_call_exception }
+    Spec {
+        silent_call_exception: p.silent_call_exception,
+    }
 }
 
 pub struct Rule<'r> {
@@ -36,12 +38,19 @@ pub struct Rule<'r> {
 
 impl<'r> Rule<'r> {
     pub fn new(id: RuleId, spec: &'r Spec) -> Self {
-        Rule { id, spec, reported: false }
+        Rule {
+            id,
+            spec,
+            reported: false,
+        }
     }
 
     fn finding(&self, agent: &CallEvent, customer: Option<&CallEvent>) -> Finding {
         let message = match customer {
-            Some(c) => format!("the agent hung up {:.1} s before the customer", c.t.0 - agent.t.0),
+            Some(c) => format!(
+                "the agent hung up {:.1} s before the customer",
+                c.t.0 - agent.t.0
+            ),
             None => "the agent hung up; the customer had not".to_string(),
         };
         Finding {
@@ -68,9 +77,18 @@ fn inferred(e: Option<&CallEvent>) -> &'static str {
 impl Check for Rule<'_> {
     fn observe(&mut self, item: &Item<'_>, call: &CallState, out: &mut Vec<Finding>) {
         let Item::Event(e) = item else { return };
-        let agent_hung_up = matches!(e.kind, EventKind::Hangup { party: Some(Party::Agent) });
+        let agent_hung_up = matches!(
+            e.kind,
+            EventKind::Hangup {
+                party: Some(Party::Agent)
+            }
+        );
         // While the customer has spoken it cannot become a silent call: the fault is certain.
-        if agent_hung_up && !self.reported && call.hangup_of(Party::Customer).is_none() && !call.customer_silent() {
+        if agent_hung_up
+            && !self.reported
+            && call.hangup_of(Party::Customer).is_none()
+            && !call.customer_silent()
+        {
             self.reported = true;
             out.push(self.finding(e, None));
         }
@@ -81,8 +99,14 @@ impl Check for Rule<'_> {
         let customer = call.hangup_of(Party::Customer);
         let Some(agent) = agent else {
             return match customer {
-                Some(c) => Judgement::pass(format!("the customer hung up first at {:.1} s{}", c.t.0, inferred(customer))),
-                None => Judgement::not_applicable("no hang-up event says who hung up (none reported, no busy tone heard)"),
+                Some(c) => Judgement::pass(format!(
+                    "the customer hung up first at {:.1} s{}",
+                    c.t.0,
+                    inferred(customer)
+                )),
+                None => Judgement::not_applicable(
+                    "no hang-up event says who hung up (none reported, no busy tone heard)",
+                ),
             };
         };
         let agent_first = customer.is_none_or(|c| agent.t.0 < c.t.0);

@@ -42,7 +42,11 @@ pub fn compile(p: Params, cx: &mut Compiler<'_>) -> Spec {
         announce_within: cx.within(&p.announce_within, "announce_within", 0.0..120.0),
         thank_within: cx.within(&p.thank_within, "thank_within", 0.0..120.0),
         implicit_after: cx.within(&p.implicit_after, "implicit_after", 1.0..600.0),
-        implicit_max_customer_share: cx.within(&p.implicit_max_customer_share, "implicit_max_customer_share", 0.0..1.0),
+        implicit_max_customer_share: cx.within(
+            &p.implicit_max_customer_share,
+            "implicit_max_customer_share",
+            0.0..1.0,
+        ),
         announce: cx.phrases(&p.announce, "announce"),
         thank: cx.phrases(&p.thank, "thank"),
     }
@@ -62,10 +66,14 @@ impl<'r> Rule<'r> {
 impl Check for Rule<'_> {
     fn finish(&mut self, call: &CallState) -> Judgement {
         if call.is_mono() {
-            return Judgement::not_applicable("mono recording: the agent's words cannot be told apart");
+            return Judgement::not_applicable(
+                "mono recording: the agent's words cannot be told apart",
+            );
         }
         if call.holds.is_empty() {
-            return Judgement::not_applicable("no hold: none reported and the agent was never silent long enough");
+            return Judgement::not_applicable(
+                "no hold: none reported and the agent was never silent long enough",
+            );
         }
         let mut findings = Vec::new();
         for hold in &call.holds {
@@ -79,7 +87,11 @@ impl Check for Rule<'_> {
             if missing.is_empty() {
                 continue;
             }
-            let kind = if hold.reported { "hold" } else { "agent silence" };
+            let kind = if hold.reported {
+                "hold"
+            } else {
+                "agent silence"
+            };
             let around: Vec<&str> = [hold.announced_by, hold.thanked_by]
                 .into_iter()
                 .flatten()
@@ -91,16 +103,26 @@ impl Check for Rule<'_> {
                 end: Seconds(hold.end),
                 party: conduct_party(call),
                 text: around.join(" "),
-                message: format!("{kind} of {:.1} s {}", hold.end - hold.start, missing.join(", ")),
+                message: format!(
+                    "{kind} of {:.1} s {}",
+                    hold.end - hold.start,
+                    missing.join(", ")
+                ),
                 suggestion: None,
                 violation: true,
             });
         }
         let n = call.holds.len();
         if findings.is_empty() {
-            Judgement::pass(format!("{n} hold(s), each announced and closed with thanks"))
+            Judgement::pass(format!(
+                "{n} hold(s), each announced and closed with thanks"
+            ))
         } else {
-            Judgement::fail(format!("{} of {n} hold(s) without the proper words", findings.len())).with_findings(findings)
+            Judgement::fail(format!(
+                "{} of {n} hold(s) without the proper words",
+                findings.len()
+            ))
+            .with_findings(findings)
         }
     }
 }

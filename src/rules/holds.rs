@@ -78,7 +78,9 @@ pub fn find(call: &CallState, spec: &Spec) -> Vec<Hold> {
             thanked_by: if open_ended {
                 None
             } else {
-                find_agent(call, end - 1.0, end + spec.thank_within, |u| spec.thank.occurs_in(&u.heard))
+                find_agent(call, end - 1.0, end + spec.thank_within, |u| {
+                    spec.thank.occurs_in(&u.heard)
+                })
             },
             open_ended,
         })
@@ -86,7 +88,12 @@ pub fn find(call: &CallState, spec: &Spec) -> Vec<Hold> {
 }
 
 /// The first agent utterance overlapping `[from, to]` that satisfies `pred`.
-fn find_agent(call: &CallState, from: f64, to: f64, pred: impl Fn(&HeardUtterance) -> bool) -> Option<usize> {
+fn find_agent(
+    call: &CallState,
+    from: f64,
+    to: f64,
+    pred: impl Fn(&HeardUtterance) -> bool,
+) -> Option<usize> {
     call.utterances
         .iter()
         .enumerate()

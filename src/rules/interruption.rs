@@ -29,7 +29,10 @@ pub struct Spec {
 }
 
 pub fn compile(p: Params, cx: &mut Compiler<'_>) -> Spec {
-    Spec { min_overlap: cx.within(&p.min_overlap, "min_overlap", 0.0..30.0), fail_at: cx.count(&p.fail_at, "fail_at", 1..100) }
+    Spec {
+        min_overlap: cx.within(&p.min_overlap, "min_overlap", 0.0..30.0),
+        fail_at: cx.count(&p.fail_at, "fail_at", 1..100),
+    }
 }
 
 pub struct Rule<'r> {
@@ -42,10 +45,20 @@ pub struct Rule<'r> {
 
 impl<'r> Rule<'r> {
     pub fn new(id: RuleId, spec: &'r Spec) -> Self {
-        Rule { id, spec, talk_overs: Vec::new(), reported: 0 }
+        Rule {
+            id,
+            spec,
+            talk_overs: Vec::new(),
+            reported: 0,
+        }
     }
 
-    fn talk_over(&self, call: &CallState, agent: &SpeechSpan, customer: &SpeechSpan) -> Option<Finding> {
+    fn talk_over(
+        &self,
+        call: &CallState,
+        agent: &SpeechSpan,
+        customer: &SpeechSpan,
+    ) -> Option<Finding> {
         let starts_inside = customer.start.0 < agent.start.0 && agent.start.0 < customer.end.0;
         let overlap = agent.end.0.min(customer.end.0) - agent.start.0;
         if !starts_inside || overlap <= self.spec.min_overlap {
@@ -79,10 +92,20 @@ impl<'r> Rule<'r> {
 
 impl Check for Rule<'_> {
     fn observe(&mut self, item: &Item<'_>, call: &CallState, out: &mut Vec<Finding>) {
-        let Item::Speech { party, span } = item else { return };
+        let Item::Speech { party, span } = item else {
+            return;
+        };
         let found: Vec<Finding> = match party {
-            Party::Agent => call.customer_speech.iter().filter_map(|c| self.talk_over(call, span, c)).collect(),
-            Party::Customer => call.agent_speech.iter().filter_map(|a| self.talk_over(call, a, span)).collect(),
+            Party::Agent => call
+                .customer_speech
+                .iter()
+                .filter_map(|c| self.talk_over(call, span, c))
+                .collect(),
+            Party::Customer => call
+                .agent_speech
+                .iter()
+                .filter_map(|a| self.talk_over(call, a, span))
+                .collect(),
             Party::Mixed => Vec::new(),
         };
         self.talk_overs.extend(found);
@@ -99,13 +122,30 @@ impl Check for Rule<'_> {
 
     fn finish(&mut self, call: &CallState) -> Judgement {
         if call.is_mono() {
-            return Judgement::not_applicable("mono recording: who talked over whom cannot be told");
+            return Judgement::not_applicable(
+                "mono recording: who talked over whom cannot be told",
+            );
         }
         let n = self.talk_overs.len();
         if n >= self.spec.fail_at as usize {
-            return Judgement::fail(format!("{n} talk-over(s) of more than {:.1} s", self.spec.min_overlap));
+            return Judgement::fail(format!(
+                "{n} talk-over(s) of more than {:.1} s",
+                self.spec.min_overlap
+            ));
         }
-        let evidence = self.talk_overs.iter().cloned().map(|f| Finding { violation: false, ..f }).collect();
-        Judgement::pass(format!("{n} talk-over(s); the rule fails at {}", self.spec.fail_at)).with_findings(evidence)
+        let evidence = self
+            .talk_overs
+            .iter()
+            .cloned()
+            .map(|f| Finding {
+                violation: false,
+                ..f
+            })
+            .collect();
+        Judgement::pass(format!(
+            "{n} talk-over(s); the rule fails at {}",
+            self.spec.fail_at
+        ))
+        .with_findings(evidence)
     }
 }

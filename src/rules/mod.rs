@@ -116,10 +116,16 @@ impl FromStr for RuleId {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        RuleId::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
-            format!("unknown rule id {s:?} (the rules are: {})", known.join(", "))
-        })
+        RuleId::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
+                format!(
+                    "unknown rule id {s:?} (the rules are: {})",
+                    known.join(", ")
+                )
+            })
     }
 }
 
@@ -158,7 +164,9 @@ impl FromStr for Verdict {
             "pass" => Ok(Verdict::Pass),
             "fail" => Ok(Verdict::Fail),
             "not_applicable" => Ok(Verdict::NotApplicable),
-            other => Err(format!("unknown verdict {other:?} (pass, fail or not_applicable)")),
+            other => Err(format!(
+                "unknown verdict {other:?} (pass, fail or not_applicable)"
+            )),
         }
     }
 }
@@ -220,7 +228,10 @@ pub enum Layout {
 pub enum Item<'a> {
     Event(&'a CallEvent),
     /// A stretch of one party's speech, closed (known at its end).
-    Speech { party: Party, span: SpeechSpan },
+    Speech {
+        party: Party,
+        span: SpeechSpan,
+    },
     /// What was heard in a stretch of speech (known at its end).
     Utterance(&'a Utterance),
 }
@@ -250,10 +261,18 @@ impl Item<'_> {
 pub fn items_of<'a>(transcript: &'a CallTranscript, events: &'a [CallEvent]) -> Vec<Item<'a>> {
     let mut items: Vec<Item<'a>> = events.iter().map(Item::Event).collect();
     for track in &transcript.tracks {
-        items.extend(track.speech.iter().map(|span| Item::Speech { party: track.party, span: *span }));
+        items.extend(track.speech.iter().map(|span| Item::Speech {
+            party: track.party,
+            span: *span,
+        }));
     }
     items.extend(transcript.utterances.iter().map(Item::Utterance));
-    items.sort_by(|a, b| a.known_at().0.total_cmp(&b.known_at().0).then(a.order().cmp(&b.order())));
+    items.sort_by(|a, b| {
+        a.known_at()
+            .0
+            .total_cmp(&b.known_at().0)
+            .then(a.order().cmp(&b.order()))
+    });
     items
 }
 
@@ -292,7 +311,10 @@ mod tests {
             assert_eq!(id.as_str().parse::<RuleId>(), Ok(id));
             assert_eq!(serde_json::to_value(id).unwrap(), id.as_str());
         }
-        assert!("greetings".parse::<RuleId>().unwrap_err().contains("greeting"));
+        assert!("greetings"
+            .parse::<RuleId>()
+            .unwrap_err()
+            .contains("greeting"));
         for v in [Verdict::Pass, Verdict::Fail, Verdict::NotApplicable] {
             assert_eq!(v.as_str().parse::<Verdict>(), Ok(v));
             assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());

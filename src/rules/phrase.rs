@@ -81,7 +81,11 @@ impl Heard {
                 }
             }
         }
-        Heard { chars, syllables, boundary }
+        Heard {
+            chars,
+            syllables,
+            boundary,
+        }
     }
 
     /// Analyses `text` (for tests and rule test cases).
@@ -148,7 +152,10 @@ impl Phrase {
         let mut rest = text;
         let mut han = 0;
         while !rest.is_empty() {
-            let next = ["{digits}", "{org}", "…", "..."].iter().filter_map(|m| rest.find(m).map(|i| (i, *m))).min();
+            let next = ["{digits}", "{org}", "…", "..."]
+                .iter()
+                .filter_map(|m| rest.find(m).map(|i| (i, *m)))
+                .min();
             let (literal, marker) = match next {
                 Some((i, m)) => (&rest[..i], Some(m)),
                 None => (rest, None),
@@ -163,17 +170,24 @@ impl Phrase {
             match marker {
                 Some("{digits}") => tokens.push(Token::Digits),
                 Some("{org}") => {
-                    let names: Vec<Vec<Unit>> =
-                        cx.org_names.iter().filter_map(|name| units_of(name, cx.analyzer)).collect();
+                    let names: Vec<Vec<Unit>> = cx
+                        .org_names
+                        .iter()
+                        .filter_map(|name| units_of(name, cx.analyzer))
+                        .collect();
                     if names.is_empty() {
-                        return Err(format!("phrase {text:?} uses {{org}} but the standard lists no org_names"));
+                        return Err(format!(
+                            "phrase {text:?} uses {{org}} but the standard lists no org_names"
+                        ));
                     }
                     han += 2;
                     tokens.push(Token::OneOf(names));
                 }
                 Some(_) => {
                     if matches!(tokens.last(), None | Some(Token::Gap(_))) {
-                        return Err(format!("phrase {text:?}: `…` must stand between two parts of the phrase"));
+                        return Err(format!(
+                            "phrase {text:?}: `…` must stand between two parts of the phrase"
+                        ));
                     }
                     tokens.push(Token::Gap(cx.max_gap));
                 }
@@ -185,12 +199,18 @@ impl Phrase {
             };
         }
         if matches!(tokens.last(), Some(Token::Gap(_))) {
-            return Err(format!("phrase {text:?}: `…` must stand between two parts of the phrase"));
+            return Err(format!(
+                "phrase {text:?}: `…` must stand between two parts of the phrase"
+            ));
         }
         if tokens.is_empty() {
             return Err(format!("phrase {text:?} has no characters to match"));
         }
-        Ok(Phrase { text: text.to_owned(), tokens, by_sound: cx.by_sound && han >= 2 })
+        Ok(Phrase {
+            text: text.to_owned(),
+            tokens,
+            by_sound: cx.by_sound && han >= 2,
+        })
     }
 
     /// The first occurrence in `heard`, if any.
@@ -210,15 +230,27 @@ impl Phrase {
     }
 
     fn find_from(&self, heard: &Heard, from: usize) -> Option<PhraseMatch> {
-        (from..heard.len()).filter(|&s| heard.boundary[s]).find_map(|start| {
-            let mut by_sound = false;
-            self.match_tokens(heard, 0, start, &mut by_sound)
-                .map(|end| PhraseMatch { start, end, by_sound })
-        })
+        (from..heard.len())
+            .filter(|&s| heard.boundary[s])
+            .find_map(|start| {
+                let mut by_sound = false;
+                self.match_tokens(heard, 0, start, &mut by_sound)
+                    .map(|end| PhraseMatch {
+                        start,
+                        end,
+                        by_sound,
+                    })
+            })
     }
 
     /// Matches tokens `t..` at char `at`; returns the end of a match that ends on a boundary.
-    fn match_tokens(&self, heard: &Heard, t: usize, at: usize, by_sound: &mut bool) -> Option<usize> {
+    fn match_tokens(
+        &self,
+        heard: &Heard,
+        t: usize,
+        at: usize,
+        by_sound: &mut bool,
+    ) -> Option<usize> {
         let Some(token) = self.tokens.get(t) else {
             return heard.boundary[at].then_some(at);
         };
@@ -231,7 +263,10 @@ impl Phrase {
                 Some(found)
             }
             Token::Digits => {
-                let digits = heard.chars[at..].iter().take_while(|c| c.is_ascii_digit()).count();
+                let digits = heard.chars[at..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
                 if digits == 0 {
                     return None;
                 }
@@ -250,7 +285,13 @@ impl Phrase {
         }
     }
 
-    fn match_units(&self, heard: &Heard, units: &[Unit], at: usize, by_sound: &mut bool) -> Option<usize> {
+    fn match_units(
+        &self,
+        heard: &Heard,
+        units: &[Unit],
+        at: usize,
+        by_sound: &mut bool,
+    ) -> Option<usize> {
         if at + units.len() > heard.len() {
             return None;
         }
@@ -301,22 +342,30 @@ impl PhraseSet {
     /// Every occurrence of any phrase not covered by an except phrase, longest first where two
     /// overlap (我不知道 wins over 不知道), in text order. Each comes with its phrase's index.
     pub fn find_all(&self, heard: &Heard) -> Vec<(usize, PhraseMatch)> {
-        let excepted: Vec<PhraseMatch> = self.except.iter().flat_map(|p| p.find_all(heard)).collect();
+        let excepted: Vec<PhraseMatch> =
+            self.except.iter().flat_map(|p| p.find_all(heard)).collect();
         let mut found: Vec<(usize, PhraseMatch)> = self
             .phrases
             .iter()
             .enumerate()
             .flat_map(|(i, p)| p.find_all(heard).into_iter().map(move |m| (i, m)))
-            .filter(|(_, m)| !excepted.iter().any(|e| e.start <= m.start && e.end >= m.end))
+            .filter(|(_, m)| {
+                !excepted
+                    .iter()
+                    .any(|e| e.start <= m.start && e.end >= m.end)
+            })
             .collect();
         found.sort_by_key(|(_, m)| (m.start, std::cmp::Reverse(m.end - m.start)));
         let mut kept: Vec<(usize, PhraseMatch)> = Vec::new();
         for (i, m) in found {
-            if kept.iter().all(|(_, k)| m.end <= k.start || m.start >= k.end) {
-                kept.push((i, m));
-            } else if let Some(slot) =
-                kept.iter_mut().find(|(_, k)| k.start < m.end && m.start < k.end && m.end - m.start > k.end - k.start)
+            if kept
+                .iter()
+                .all(|(_, k)| m.end <= k.start || m.start >= k.end)
             {
+                kept.push((i, m));
+            } else if let Some(slot) = kept.iter_mut().find(|(_, k)| {
+                k.start < m.end && m.start < k.end && m.end - m.start > k.end - k.start
+            }) {
                 *slot = (i, m);
             }
         }
@@ -341,7 +390,12 @@ mod tests {
 
     fn phrase(text: &str) -> Phrase {
         let orgs = orgs();
-        let cx = PhraseContext { analyzer: analyzer(), org_names: &orgs, max_gap: 8, by_sound: true };
+        let cx = PhraseContext {
+            analyzer: analyzer(),
+            org_names: &orgs,
+            max_gap: 8,
+            by_sound: true,
+        };
         Phrase::compile(text, &cx).unwrap()
     }
 
@@ -376,7 +430,9 @@ mod tests {
         let heard = Heard::of(analyzer(), "我的公号是一零八六");
         let m = phrase("工号").find(&heard).expect("公号 sounds like 工号");
         assert!(m.by_sound);
-        assert!(phrase("工号").find(&Heard::of(analyzer(), "工号幺零八六")).is_some_and(|m| !m.by_sound));
+        assert!(phrase("工号")
+            .find(&Heard::of(analyzer(), "工号幺零八六"))
+            .is_some_and(|m| !m.by_sound));
         assert!(!found("喂", "很高兴为您服务"), "为 (wei) is not 喂");
     }
 
@@ -389,7 +445,10 @@ mod tests {
     #[test]
     fn a_misheard_character_does_not_hide_the_word_before_it() {
         // Whisper heard 工号四五零九 as 公号资五零九; jieba's HMM makes 公号资 one word.
-        assert!(found("工号", "您好，移动客服，公号资五零九，请问有什么可以帮您"));
+        assert!(found(
+            "工号",
+            "您好，移动客服，公号资五零九，请问有什么可以帮您"
+        ));
         assert!(found("稍等", "我看一下，请离稍等"));
         assert!(!found("你好", "你好像弄错了"));
     }
@@ -399,7 +458,10 @@ mod tests {
         assert!(found("感谢", "感谢您的来电"));
         assert!(found("谢谢", "好的，谢谢您"));
         assert!(found("谢谢您", "好的，谢谢您"));
-        assert!(!found("谢", "谢谢您"), "the rest of the word still holds together");
+        assert!(
+            !found("谢", "谢谢您"),
+            "the rest of the word still holds together"
+        );
     }
 
     #[test]
@@ -409,22 +471,45 @@ mod tests {
         assert!(found("{org}", "您好，中国联通，很高兴为您服务"));
         assert!(found("{org}", "您好，联通客服中心"));
         assert!(!found("{org}", "您好，很高兴为您服务"));
-        assert!(found("请问还有什么…可以帮您", "请问还有什么其他问题可以帮您"));
+        assert!(found(
+            "请问还有什么…可以帮您",
+            "请问还有什么其他问题可以帮您"
+        ));
         assert!(found("请问还有什么…可以帮您", "请问还有什么可以帮您"));
-        assert!(!found("请问还有什么…可以帮您", "请问还有什么问题呢？我们这边的新套餐特别优惠，您看看是否有需要我可以帮您"));
+        assert!(!found(
+            "请问还有什么…可以帮您",
+            "请问还有什么问题呢？我们这边的新套餐特别优惠，您看看是否有需要我可以帮您"
+        ));
     }
 
     #[test]
     fn bad_phrases_are_refused_with_a_reason() {
         let orgs = orgs();
-        let cx = PhraseContext { analyzer: analyzer(), org_names: &orgs, max_gap: 8, by_sound: true };
-        for (bad, why) in [("，。", "no characters"), ("…再见", "between"), ("再见…", "between"), ("工号{number}", "placeholder")] {
+        let cx = PhraseContext {
+            analyzer: analyzer(),
+            org_names: &orgs,
+            max_gap: 8,
+            by_sound: true,
+        };
+        for (bad, why) in [
+            ("，。", "no characters"),
+            ("…再见", "between"),
+            ("再见…", "between"),
+            ("工号{number}", "placeholder"),
+        ] {
             let err = Phrase::compile(bad, &cx).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");
         }
         let none: Vec<String> = vec![];
-        let cx = PhraseContext { analyzer: analyzer(), org_names: &none, max_gap: 8, by_sound: true };
-        assert!(Phrase::compile("{org}", &cx).unwrap_err().contains("org_names"));
+        let cx = PhraseContext {
+            analyzer: analyzer(),
+            org_names: &none,
+            max_gap: 8,
+            by_sound: true,
+        };
+        assert!(Phrase::compile("{org}", &cx)
+            .unwrap_err()
+            .contains("org_names"));
     }
 
     #[test]
@@ -437,6 +522,10 @@ mod tests {
         assert!(hits.is_empty(), "{hits:?}");
         let hits = set.find_all(&Heard::of(analyzer(), "这个我不知道，我也不知道。"));
         let phrases: Vec<usize> = hits.iter().map(|(i, _)| *i).collect();
-        assert_eq!(phrases, [1, 0], "我不知道 first (not its 不知道), then the 不知道 of 我也不知道: {hits:?}");
+        assert_eq!(
+            phrases,
+            [1, 0],
+            "我不知道 first (not its 不知道), then the 不知道 of 我也不知道: {hits:?}"
+        );
     }
 }

@@ -61,14 +61,20 @@ impl<'r> Rule<'r> {
         if hits.is_empty() {
             return None;
         }
-        let said: Vec<&str> = hits.iter().map(|(i, _)| self.spec.forbidden.phrases[*i].text.as_str()).collect();
+        let said: Vec<&str> = hits
+            .iter()
+            .map(|(i, _)| self.spec.forbidden.phrases[*i].text.as_str())
+            .collect();
         Some(Finding {
             rule: self.id,
             start: u.utterance.start,
             end: u.utterance.end,
             party: Party::Agent,
             text: u.text().to_owned(),
-            message: format!("silent call: forbidden line {} instead of the script", said.join(", ")),
+            message: format!(
+                "silent call: forbidden line {} instead of the script",
+                said.join(", ")
+            ),
             suggestion: None,
             violation: true,
         })
@@ -88,7 +94,9 @@ impl Check for Rule<'_> {
 
     fn finish(&mut self, call: &CallState) -> Judgement {
         if call.is_mono() {
-            return Judgement::not_applicable("mono recording: the customer's silence cannot be told");
+            return Judgement::not_applicable(
+                "mono recording: the customer's silence cannot be told",
+            );
         }
         if !call.customer_silent() {
             return Judgement::not_applicable("the customer spoke: not a silent call");
@@ -96,12 +104,19 @@ impl Check for Rule<'_> {
         let customer_gone = call.hangup_of(Party::Customer).map(|e| e.t.0);
         let agent_hangup = call.hangup_of(Party::Agent).map(|e| e.t.0);
         let cutoff = customer_gone.unwrap_or(f64::INFINITY);
-        let agent: Vec<&HeardUtterance> = call.agent_utterances().into_iter().filter(|u| u.start() < cutoff).collect();
+        let agent: Vec<&HeardUtterance> = call
+            .agent_utterances()
+            .into_iter()
+            .filter(|u| u.start() < cutoff)
+            .collect();
         // Forbidden lines were reported as they were heard; the other problems are found here.
         let forbidden = agent.iter().filter_map(|u| self.forbidden(u)).count();
         let mut problems: Vec<String> = Vec::new();
         // The longest run of inquiries, each `min_pause` or more after the one before.
-        let inquiries: Vec<&&HeardUtterance> = agent.iter().filter(|u| self.spec.inquiry.occurs_in(&u.heard)).collect();
+        let inquiries: Vec<&&HeardUtterance> = agent
+            .iter()
+            .filter(|u| self.spec.inquiry.occurs_in(&u.heard))
+            .collect();
         let mut run = 0usize;
         let mut last_end = f64::NEG_INFINITY;
         for u in &inquiries {
@@ -110,9 +125,11 @@ impl Check for Rule<'_> {
                 last_end = u.end();
             }
         }
-        let closing = inquiries
-            .last()
-            .and_then(|last| agent.iter().find(|u| u.start() >= last.start() && self.spec.closing.occurs_in(&u.heard)));
+        let closing = inquiries.last().and_then(|last| {
+            agent
+                .iter()
+                .find(|u| u.start() >= last.start() && self.spec.closing.occurs_in(&u.heard))
+        });
         let hung_up_early = |by: Option<&&HeardUtterance>| match (agent_hangup, by) {
             (Some(h), Some(u)) => h < u.end() && customer_gone.is_none_or(|c| c > h),
             (Some(h), None) => customer_gone.is_none_or(|c| c > h),
@@ -141,7 +158,9 @@ impl Check for Rule<'_> {
             problems = vec!["the agent said nothing".into()];
         }
         if problems.is_empty() && forbidden == 0 {
-            return Judgement::pass(format!("silent call handled by the script ({run} inquiries, closing line said)"));
+            return Judgement::pass(format!(
+                "silent call handled by the script ({run} inquiries, closing line said)"
+            ));
         }
         if forbidden > 0 {
             problems.insert(0, format!("{forbidden} forbidden line(s)"));
@@ -152,8 +171,12 @@ impl Check for Rule<'_> {
         }
         let findings = vec![Finding {
             rule: self.id,
-            start: agent.first().map_or(Seconds(call.answer()), |u| u.utterance.start),
-            end: agent.last().map_or(Seconds(call.answer()), |u| u.utterance.end),
+            start: agent
+                .first()
+                .map_or(Seconds(call.answer()), |u| u.utterance.start),
+            end: agent
+                .last()
+                .map_or(Seconds(call.answer()), |u| u.utterance.end),
             party: Party::Agent,
             text: agent.iter().map(|u| u.text()).collect::<Vec<_>>().join(" "),
             message: message.clone(),

@@ -46,13 +46,26 @@ pub fn compile(p: Params, cx: &mut Compiler<'_>) -> Spec {
         let l = cx.within(lo, &format!("min_{what}_per_minute"), 0.0..2000.0);
         let h = cx.within(hi, &format!("max_{what}_per_minute"), 0.0..2000.0);
         if l >= h {
-            cx.error(hi.span(), format!("max_{what}_per_minute ({h}) must be above min_{what}_per_minute ({l})"));
+            cx.error(
+                hi.span(),
+                format!("max_{what}_per_minute ({h}) must be above min_{what}_per_minute ({l})"),
+            );
         }
         (l, h)
     };
     Spec {
-        chars: band(cx, &p.min_chars_per_minute, &p.max_chars_per_minute, "chars"),
-        words: band(cx, &p.min_words_per_minute, &p.max_words_per_minute, "words"),
+        chars: band(
+            cx,
+            &p.min_chars_per_minute,
+            &p.max_chars_per_minute,
+            "chars",
+        ),
+        words: band(
+            cx,
+            &p.min_words_per_minute,
+            &p.max_words_per_minute,
+            "words",
+        ),
         min_speaking_time: cx.within(&p.min_speaking_time, "min_speaking_time", 0.0..3600.0),
         judge_by: p.judge_by,
     }
@@ -76,7 +89,9 @@ fn counts(c: char) -> bool {
 impl Check for Rule<'_> {
     fn finish(&mut self, call: &CallState) -> Judgement {
         if call.is_mono() {
-            return Judgement::not_applicable("mono recording: the agent's speech cannot be told apart");
+            return Judgement::not_applicable(
+                "mono recording: the agent's speech cannot be told apart",
+            );
         }
         let speaking: f64 = call.agent_speech.iter().map(|s| s.duration()).sum();
         if speaking < self.spec.min_speaking_time {
@@ -86,9 +101,26 @@ impl Check for Rule<'_> {
             ));
         }
         let agent = call.agent_utterances();
-        let chars: usize = agent.iter().map(|u| u.utterance.normalized.chars().filter(|&c| counts(c)).count()).sum();
-        let words: usize =
-            agent.iter().map(|u| u.utterance.words.iter().filter(|w| w.text.chars().any(counts)).count()).sum();
+        let chars: usize = agent
+            .iter()
+            .map(|u| {
+                u.utterance
+                    .normalized
+                    .chars()
+                    .filter(|&c| counts(c))
+                    .count()
+            })
+            .sum();
+        let words: usize = agent
+            .iter()
+            .map(|u| {
+                u.utterance
+                    .words
+                    .iter()
+                    .filter(|w| w.text.chars().any(counts))
+                    .count()
+            })
+            .sum();
         let minutes = speaking / 60.0;
         let (cpm, wpm) = (chars as f64 / minutes, words as f64 / minutes);
         let outside = |v: f64, (lo, hi): (f64, f64)| v < lo || v > hi;

@@ -97,7 +97,10 @@ impl CallState {
 
     /// Every speech span of every party.
     pub fn all_speech(&self) -> impl Iterator<Item = &SpeechSpan> {
-        self.agent_speech.iter().chain(&self.customer_speech).chain(&self.mixed_speech)
+        self.agent_speech
+            .iter()
+            .chain(&self.customer_speech)
+            .chain(&self.mixed_speech)
     }
 
     pub fn utterances_of(&self, party: Party) -> impl Iterator<Item = &HeardUtterance> {
@@ -112,7 +115,10 @@ impl CallState {
     }
 
     pub fn first_event(&self, pred: impl Fn(&EventKind) -> bool) -> Option<&CallEvent> {
-        self.events.iter().filter(|e| pred(&e.kind)).min_by(|a, b| a.t.0.total_cmp(&b.t.0))
+        self.events
+            .iter()
+            .filter(|e| pred(&e.kind))
+            .min_by(|a, b| a.t.0.total_cmp(&b.t.0))
     }
 
     pub fn ring(&self) -> Option<&CallEvent> {
@@ -143,6 +149,9 @@ impl CallState {
 
     /// The customer's speech spans overlapping `[from, to]`, as seconds of overlap.
     pub fn customer_speech_within(&self, from: f64, to: f64) -> f64 {
-        self.customer_speech.iter().map(|s| (s.end.0.min(to) - s.start.0.max(from)).max(0.0)).sum()
+        self.customer_speech
+            .iter()
+            .map(|s| (s.end.0.min(to) - s.start.0.max(from)).max(0.0))
+            .sum()
     }
 }

@@ -115,9 +115,17 @@ impl Scorecard {
 
     /// Whether an utterance holds a finding of a failed rule.
     fn flagged(&self, party: Party, start: f64, end: f64) -> bool {
-        self.rules.iter().filter(|r| r.verdict == Verdict::Fail).flat_map(|r| &r.findings).any(|f| {
-            f.violation && !f.text.is_empty() && f.party == party && f.start.0 < end + 0.01 && f.end.0 > start - 0.01
-        })
+        self.rules
+            .iter()
+            .filter(|r| r.verdict == Verdict::Fail)
+            .flat_map(|r| &r.findings)
+            .any(|f| {
+                f.violation
+                    && !f.text.is_empty()
+                    && f.party == party
+                    && f.start.0 < end + 0.01
+                    && f.end.0 > start - 0.01
+            })
     }
 
     fn timeline(&self, h: &mut String) {
@@ -131,9 +139,18 @@ impl Scorecard {
             vec![Party::Agent, Party::Customer]
         };
         for party in parties {
-            let _ = write!(h, "<div class=\"lane {}\"><span class=\"label\">{}</span>", party.as_str(), party.label());
+            let _ = write!(
+                h,
+                "<div class=\"lane {}\"><span class=\"label\">{}</span>",
+                party.as_str(),
+                party.label()
+            );
             for u in self.utterances.iter().filter(|u| u.party == party) {
-                let flagged = if self.flagged(party, u.start.0, u.end.0) { " flagged" } else { "" };
+                let flagged = if self.flagged(party, u.start.0, u.end.0) {
+                    " flagged"
+                } else {
+                    ""
+                };
                 let _ = write!(
                     h,
                     "<div class=\"utt{flagged}\" style=\"left:{:.3}%;width:{:.3}%\" title=\"[{}–{}] {}\"></div>",
@@ -147,9 +164,17 @@ impl Scorecard {
             h.push_str("</div>");
         }
         h.push_str("<div class=\"marks\">");
-        for r in self.rules.iter().filter(|r| r.verdict != Verdict::NotApplicable) {
+        for r in self
+            .rules
+            .iter()
+            .filter(|r| r.verdict != Verdict::NotApplicable)
+        {
             for f in &r.findings {
-                let kind = if f.violation && r.verdict == Verdict::Fail { "" } else { " evidence" };
+                let kind = if f.violation && r.verdict == Verdict::Fail {
+                    ""
+                } else {
+                    " evidence"
+                };
                 let _ = write!(
                     h,
                     "<div class=\"mark{kind}\" style=\"left:{:.3}%\" title=\"{} {}: {}\"></div>",
@@ -172,7 +197,8 @@ impl Scorecard {
                 EventKind::Other(_) => continue,
             };
             let inferred = if e.inferred { "*" } else { "" };
-            let _ = write!(
+            let _ =
+                write!(
                 h,
                 "<div class=\"event\" style=\"left:{:.3}%\" title=\"{}{}\">{label}{inferred}</div>",
                 pos(e.t.0),
@@ -199,7 +225,11 @@ impl Scorecard {
                 Verdict::Fail => "不合格 fail",
                 Verdict::NotApplicable => "不适用 n/a",
             };
-            let deduction = if r.deduction > 0 { format!("−{}", r.deduction) } else { String::new() };
+            let deduction = if r.deduction > 0 {
+                format!("−{}", r.deduction)
+            } else {
+                String::new()
+            };
             let _ = write!(
                 h,
                 "<tr id=\"rule-{id}\" data-verdict=\"{v}\"><td><b>{name}</b><br><span class=\"meta\">{id}</span></td>\
@@ -210,7 +240,11 @@ impl Scorecard {
                 note = escape(&r.note),
             );
             for f in &r.findings {
-                let kind = if f.violation && r.verdict == Verdict::Fail { "" } else { " evidence" };
+                let kind = if f.violation && r.verdict == Verdict::Fail {
+                    ""
+                } else {
+                    " evidence"
+                };
                 let _ = write!(
                     h,
                     "<div class=\"finding{kind}\"><div class=\"when\">{}–{} · {}</div>",
@@ -235,8 +269,16 @@ impl Scorecard {
     fn transcript(&self, h: &mut String) {
         h.push_str("<section class=\"transcript\"><h2>通话记录 Transcript</h2>");
         for u in &self.utterances {
-            let flagged = if self.flagged(u.party, u.start.0, u.end.0) { " flagged" } else { "" };
-            let text = if u.text.is_empty() { "（听不清）" } else { &u.text };
+            let flagged = if self.flagged(u.party, u.start.0, u.end.0) {
+                " flagged"
+            } else {
+                ""
+            };
+            let text = if u.text.is_empty() {
+                "（听不清）"
+            } else {
+                &u.text
+            };
             let _ = write!(
                 h,
                 "<div class=\"line {}{flagged}\"><span class=\"t\">{}–{}</span><span class=\"p\">{}</span><span>{}</span></div>",
@@ -260,6 +302,9 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(escape("<b>\"您好\" & 'x'</b>"), "&lt;b&gt;&quot;您好&quot; &amp; &#39;x&#39;&lt;/b&gt;");
+        assert_eq!(
+            escape("<b>\"您好\" & 'x'</b>"),
+            "&lt;b&gt;&quot;您好&quot; &amp; &#39;x&#39;&lt;/b&gt;"
+        );
     }
 }

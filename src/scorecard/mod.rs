@@ -71,7 +71,14 @@ pub fn score_of(full_score: u32, results: &[RuleResult]) -> (u32, bool) {
     let failed = || results.iter().filter(|r| r.verdict == Verdict::Fail);
     let critical = failed().any(|r| r.critical);
     let deducted: u32 = failed().map(|r| r.deduction).sum();
-    (if critical { 0 } else { full_score.saturating_sub(deducted) }, critical)
+    (
+        if critical {
+            0
+        } else {
+            full_score.saturating_sub(deducted)
+        },
+        critical,
+    )
 }
 
 impl Scorecard {
@@ -101,7 +108,12 @@ impl Scorecard {
             utterances: transcript
                 .utterances
                 .iter()
-                .map(|u| CardUtterance { party: u.party, start: u.start, end: u.end, text: u.text.clone() })
+                .map(|u| CardUtterance {
+                    party: u.party,
+                    start: u.start,
+                    end: u.end,
+                    text: u.text.clone(),
+                })
                 .collect(),
             events,
             warnings: transcript.warnings.clone(),
@@ -118,7 +130,11 @@ impl Scorecard {
     /// Verdict counts: (pass, fail, not applicable).
     pub fn tally(&self) -> (usize, usize, usize) {
         let count = |v| self.rules.iter().filter(|r| r.verdict == v).count();
-        (count(Verdict::Pass), count(Verdict::Fail), count(Verdict::NotApplicable))
+        (
+            count(Verdict::Pass),
+            count(Verdict::Fail),
+            count(Verdict::NotApplicable),
+        )
     }
 }
 
@@ -127,7 +143,11 @@ pub fn clock(t: Seconds) -> String {
     let sign = if t.0 < 0.0 { "-" } else { "" };
     let total = t.0.abs();
     let minutes = (total / 60.0).floor();
-    format!("{sign}{:02}:{:04.1}", minutes as u64, total - minutes * 60.0)
+    format!(
+        "{sign}{:02}:{:04.1}",
+        minutes as u64,
+        total - minutes * 60.0
+    )
 }
 
 #[cfg(test)]
@@ -135,7 +155,12 @@ pub(crate) mod tests {
     use super::*;
     use crate::rules::{Finding, RuleId};
 
-    pub(crate) fn result(rule: RuleId, verdict: Verdict, deduction: u32, critical: bool) -> RuleResult {
+    pub(crate) fn result(
+        rule: RuleId,
+        verdict: Verdict,
+        deduction: u32,
+        critical: bool,
+    ) -> RuleResult {
         RuleResult {
             rule,
             name: rule.as_str().into(),
@@ -172,7 +197,9 @@ pub(crate) mod tests {
         let mut critical = results.clone();
         critical.push(result(RuleId::BannedPhrase, Verdict::Fail, 100, true));
         assert_eq!(score_of(100, &critical), (0, true));
-        let many: Vec<RuleResult> = (0..20).map(|_| result(RuleId::Greeting, Verdict::Fail, 10, false)).collect();
+        let many: Vec<RuleResult> = (0..20)
+            .map(|_| result(RuleId::Greeting, Verdict::Fail, 10, false))
+            .collect();
         assert_eq!(score_of(100, &many), (0, false), "never below 0");
     }
 

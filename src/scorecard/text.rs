@@ -10,8 +10,16 @@ use super::{clock, Scorecard};
 impl Scorecard {
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         let (pass, fail, na) = self.tally();
-        let critical = if self.critical_failure { " · 一票否决 (critical failure)" } else { "" };
-        let partial = if self.partial { " · PARTIAL (not heard in full)" } else { "" };
+        let critical = if self.critical_failure {
+            " · 一票否决 (critical failure)"
+        } else {
+            ""
+        };
+        let partial = if self.partial {
+            " · PARTIAL (not heard in full)"
+        } else {
+            ""
+        };
         writeln!(
             out,
             "── {} ── score {}/{}{critical}{partial} · {} · {pass} pass, {fail} fail, {na} n/a",
@@ -20,7 +28,12 @@ impl Scorecard {
             self.full_score,
             clock(self.duration),
         )?;
-        let width = self.rules.iter().map(|r| r.rule.as_str().len()).max().unwrap_or(0);
+        let width = self
+            .rules
+            .iter()
+            .map(|r| r.rule.as_str().len())
+            .max()
+            .unwrap_or(0);
         for r in &self.rules {
             let (mark, verdict) = match r.verdict {
                 Verdict::Pass => ("✓", "pass".to_string()),
@@ -28,10 +41,31 @@ impl Scorecard {
                 Verdict::Fail => ("✗", format!("FAIL −{}", r.deduction)),
                 Verdict::NotApplicable => ("·", "n/a".to_string()),
             };
-            writeln!(out, "{mark} {:<width$}  {}  {verdict}: {}", r.rule.as_str(), r.name, r.note)?;
-            for f in r.findings.iter().filter(|f| f.violation || r.verdict != Verdict::Pass) {
-                let words = if f.text.is_empty() { String::new() } else { format!(" 「{}」", f.text) };
-                writeln!(out, "    [{}–{}] {}{words}: {}", clock(f.start), clock(f.end), f.party.label(), f.message)?;
+            writeln!(
+                out,
+                "{mark} {:<width$}  {}  {verdict}: {}",
+                r.rule.as_str(),
+                r.name,
+                r.note
+            )?;
+            for f in r
+                .findings
+                .iter()
+                .filter(|f| f.violation || r.verdict != Verdict::Pass)
+            {
+                let words = if f.text.is_empty() {
+                    String::new()
+                } else {
+                    format!(" 「{}」", f.text)
+                };
+                writeln!(
+                    out,
+                    "    [{}–{}] {}{words}: {}",
+                    clock(f.start),
+                    clock(f.end),
+                    f.party.label(),
+                    f.message
+                )?;
                 if let Some(s) = &f.suggestion {
                     writeln!(out, "      → {s}")?;
                 }
@@ -60,7 +94,11 @@ mod tests {
             source: None,
             duration: Seconds(92.9),
             layout: Layout::TwoParty,
-            standard: StandardRef { name: "std".into(), version: "1".into(), rules: "rules".into() },
+            standard: StandardRef {
+                name: "std".into(),
+                version: "1".into(),
+                rules: "rules".into(),
+            },
             rules: vec![
                 result(RuleId::Greeting, Verdict::Fail, 10, false),
                 result(RuleId::AnswerTime, Verdict::NotApplicable, 0, false),
@@ -73,10 +111,16 @@ mod tests {
         let mut out = Vec::new();
         card.write_text(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.starts_with("── c0001 ── score 90/100 · 01:32.9 · 0 pass, 1 fail, 1 n/a"), "{text}");
+        assert!(
+            text.starts_with("── c0001 ── score 90/100 · 01:32.9 · 0 pass, 1 fail, 1 n/a"),
+            "{text}"
+        );
         assert!(text.contains("✗ greeting"), "{text}");
         assert!(text.contains("FAIL −10"), "{text}");
-        assert!(text.contains("[00:00.6–00:02.9] 坐席 「喂，什么事？」: forbidden opener 喂"), "{text}");
+        assert!(
+            text.contains("[00:00.6–00:02.9] 坐席 「喂，什么事？」: forbidden opener 喂"),
+            "{text}"
+        );
         assert!(text.contains("→ 您好，请问有什么可以帮您？"), "{text}");
         assert!(text.contains("· answer_time"), "{text}");
     }

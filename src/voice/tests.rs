@@ -1,43 +1,7 @@
 use super::*;
 use crate::audio::ulaw_to_linear;
 use crate::resample::Resampler;
-
-/// A deterministic noise source (xorshift), roughly uniform in [-1, 1].
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> f32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-}
-
-/// Voiced-speech-like sound: a gliding harmonic series whose syllables swing the level by about
-/// 20 dB (as real speech does), with syllable peaks at both ends and 15 ms ramps, so its
-/// boundaries are known exactly.
-fn speechlike(seconds: f64, rate: u32, level: f32, seed: f32) -> Vec<f32> {
-    let n = (seconds * rate as f64) as usize;
-    let ramp = (0.015 * rate as f64) as usize;
-    let syllables = (seconds * 4.3).round().max(1.0) as f32;
-    let mut phase = 0.0f32;
-    (0..n)
-        .map(|i| {
-            let t = i as f32 / rate as f32;
-            let f0 = 190.0 + 40.0 * (2.0 * std::f32::consts::PI * (0.7 + seed) * t).sin();
-            phase += 2.0 * std::f32::consts::PI * f0 / rate as f32;
-            let voiced: f32 = (1..=12).map(|k| (k as f32 * phase).sin() / k as f32).sum();
-            let syllable = 0.08
-                + 0.92
-                    * (std::f32::consts::PI * syllables * t / seconds as f32)
-                        .cos()
-                        .abs();
-            let edge = (i.min(n - 1 - i) as f32 / ramp as f32).min(1.0);
-            level * voiced * syllable * edge
-        })
-        .collect()
-}
+use crate::test_signal::{linear_to_ulaw, speechlike, Noise};
 
 /// Places `bursts` (start, length) of speech-like sound in noise at `snr_db` below the speech
 /// level; returns the samples at `rate`.
@@ -200,27 +164,4 @@ fn long_speech_is_cut_at_pauses_into_pieces_of_at_most_28_seconds() {
     }
     assert_eq!(pieces.first().unwrap().start, spans[0].start);
     assert_eq!(pieces.last().unwrap().end, spans[0].end);
-}
-
-/// G.711 μ-law compression (the inverse of the decoder), for making test input.
-fn linear_to_ulaw(sample: f32) -> u8 {
-    let pcm = (sample * 32768.0).clamp(-32768.0, 32767.0) as i32;
-    let sign = if pcm < 0 { 0x80 } else { 0 };
-    let magnitude = (pcm.abs().min(32635) + 0x84) as u32;
-    let exponent = (31 - magnitude.leading_zeros()).saturating_sub(7).min(7);
-    let mantissa = (magnitude >> (exponent + 3)) & 0x0F;
-    !(sign | (exponent << 4) as u8 | mantissa as u8)
-}
-
-#[test]
-fn the_test_mulaw_encoder_round_trips_through_the_decoder() {
-    for code in 0u8..=255 {
-        let linear = f32::from(ulaw_to_linear(code)) / 32768.0;
-        let back = linear_to_ulaw(linear);
-        assert_eq!(
-            ulaw_to_linear(back),
-            ulaw_to_linear(code),
-            "code {code:#04x}"
-        );
-    }
 }
