@@ -82,6 +82,7 @@ fn transcript_of(reference: &Reference, analyzer: &TextAnalyzer) -> CallTranscri
         tracks,
         utterances,
         warnings: vec![],
+        tones: Default::default(),
     }
 }
 

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::audio::{read_wav, AudioError, ChannelMap, ChannelMapError};
-use crate::call::{Sidecar, SidecarError};
+use crate::call::{tones, Sidecar, SidecarError};
 use crate::party::{Party, Seconds};
 use crate::resample::{ResampleError, Resampler, WHISPER_RATE};
 use crate::text::TextAnalyzer;
@@ -91,6 +91,7 @@ impl Pipeline<'_> {
         })?;
         let mut tracks = Vec::new();
         let mut clips = Vec::new();
+        let mut customer_audio = None;
         for party_audio in parties {
             let wide = resampler.process(&party_audio.samples).map_err(|source| {
                 PipelineError::Resample {
@@ -98,7 +99,12 @@ impl Pipeline<'_> {
                     source,
                 }
             })?;
-            drop(party_audio.samples);
+            // Ringback and busy tone are looked for in the customer channel as recorded.
+            if party_audio.party == Party::Customer {
+                customer_audio = Some(party_audio.samples);
+            } else {
+                drop(party_audio.samples);
+            }
             let (spans, energies) = voice::detect(&wide, &options.voice);
             tracing::debug!(party = %party_audio.party, spans = spans.len(), "speech detected");
             for span in voice::split_long(&spans, &energies, MAX_CHUNK_SECONDS) {
@@ -117,6 +123,16 @@ impl Pipeline<'_> {
                 speech: spans,
             });
         }
+
+        let agent_first_speech = tracks
+            .iter()
+            .filter(|t| t.party == Party::Agent)
+            .flat_map(|t| t.speech.first())
+            .map(|s| s.start)
+            .next();
+        let tones = customer_audio
+            .map(|samples| tones::infer_events(&samples, rate, agent_first_speech))
+            .unwrap_or_default();
 
         let total = clips.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
@@ -169,6 +185,7 @@ impl Pipeline<'_> {
             tracks,
             utterances,
             warnings,
+            tones,
         })
     }
 }

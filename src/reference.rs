@@ -1,14 +1,17 @@
 //! Reference transcripts of labelled calls (`<name>.truth.json`, written by the fixture
-//! generator), and how well a transcript matches one: character error rate per party.
+//! generator): what was said when, and the verdict each rule should give; and how well a
+//! transcript matches one: character error rate per party.
 //!
 //! Used by the end-to-end tests and the benchmarks; both texts go through the same
 //! [`TextAnalyzer::normalize`], so 二十四 and 24, or 請 and 请, are not counted as errors.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::party::{Party, Seconds};
+use crate::rules::{RuleId, Verdict};
 use crate::text::{cer, Cer, TextAnalyzer};
 use crate::transcript::CallTranscript;
 
@@ -28,6 +31,15 @@ pub struct Reference {
     pub duration: Seconds,
     pub layout: String,
     pub turns: Vec<ReferenceTurn>,
+    /// The verdict the script intends for every rule (labelled calls).
+    #[serde(default)]
+    pub expect: BTreeMap<RuleId, Verdict>,
+    /// What the call is and why it expects what it does.
+    #[serde(default)]
+    pub description: String,
+    /// The hard cases the call covers (homophone, near_miss, tones_only…).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::call::tones::ToneReport;
 use crate::party::{Party, Seconds};
 use crate::text::Word;
 use crate::voice::SpeechSpan;
@@ -48,6 +49,9 @@ pub struct CallTranscript {
     pub utterances: Vec<Utterance>,
     /// Things a reviewer should know (a clip that failed to decode, and so on).
     pub warnings: Vec<String>,
+    /// Ringback and busy tone heard in the customer channel (events inferred from the audio).
+    #[serde(default)]
+    pub tones: ToneReport,
 }
 
 /// One line of `zhijian transcribe --format json`.
@@ -153,6 +157,7 @@ mod tests {
                 }],
             }],
             warnings: vec![],
+            tones: ToneReport::default(),
         }
     }
 

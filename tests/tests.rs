@@ -6,5 +6,6 @@
 mod util;
 
 mod cli_errors;
+mod score_fixtures;
 mod transcribe_fixtures;
 mod voice_fixtures;

@@ -297,6 +297,39 @@ impl CallEvents {
     }
 }
 
+/// A FreeSWITCH JSON CDR's path for a recording: same directory and stem, `.cdr.json`.
+pub fn cdr_path(wav: &Path) -> PathBuf {
+    let stem = wav
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    wav.with_file_name(format!("{stem}.cdr.json"))
+}
+
+/// The telephony record of a recording: its FreeSWITCH CDR (`<stem>.cdr.json`, beside it) when
+/// there is one, else its call in `queue_log`, found by the call id or the file's stem.
+pub fn telephony_record(
+    wav: &Path,
+    call_id: Option<&str>,
+    queue_log: Option<&asterisk::QueueLog>,
+) -> Result<Option<CallRecord>, freeswitch::CdrError> {
+    let cdr = cdr_path(wav);
+    if cdr.exists() {
+        return Ok(Some(freeswitch::FreeswitchCdr::load(&cdr)?.record(None)));
+    }
+    let Some(log) = queue_log else {
+        return Ok(None);
+    };
+    let stem = wav
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let call = call_id
+        .and_then(|id| log.call(id))
+        .or_else(|| log.call_for_recording(&stem));
+    Ok(call.map(|c| c.record(None)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

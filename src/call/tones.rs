@@ -35,6 +35,8 @@
 //!
 //! Pure arithmetic on the calling thread: one pass over the samples, no allocation per frame.
 
+use serde::{Deserialize, Serialize};
+
 use crate::call::{CallEvent, EventKind};
 use crate::party::{Party, Seconds};
 
@@ -77,7 +79,7 @@ const BUSY: Cadence = Cadence {
 };
 
 /// Ringback heard before the agent's first words.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ringback {
     /// Onset of the first burst.
     pub onset: Seconds,
@@ -89,7 +91,7 @@ pub struct Ringback {
 }
 
 /// Busy tone: the far end (the customer) has hung up.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BusyTone {
     /// Onset of the first burst.
     pub onset: Seconds,
@@ -97,7 +99,7 @@ pub struct BusyTone {
 }
 
 /// What the tones in the customer channel say about the call.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ToneReport {
     pub ringback: Option<Ringback>,
     pub busy: Option<BusyTone>,

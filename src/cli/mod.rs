@@ -53,8 +53,10 @@ pub enum Command {
     Transcribe(TranscribeArgs),
     /// Score recorded calls against the service standard: one scorecard per call.
     ///
-    /// Each call is transcribed (as `transcribe` does), its events read from the NAME.events.json
-    /// sidecar, and every rule of the standard judged: pass, fail or not applicable, with the
+    /// Each call is transcribed (as `transcribe` does), its events taken from the
+    /// NAME.events.json sidecar, a FreeSWITCH CDR (NAME.cdr.json) or an Asterisk queue_log
+    /// (--queue-log), and where none says, inferred from the ringback and busy tones in the
+    /// customer channel; then every rule of the standard judged: pass, fail or not applicable, with the
     /// evidence (time, party, the words heard) and the deductions from rules/. With --format json
     /// and no --out, one scorecard per line (JSON Lines) goes to standard output; with --out DIR,
     /// one file per call (CALL_ID.json, .txt or .html). A call that cannot be read is reported on
@@ -117,6 +119,12 @@ pub struct ScoreArgs {
     /// Which stereo channel is the agent (the other is the customer). Overrides the sidecar.
     #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
     pub agent_channel: Option<u8>,
+
+    /// An Asterisk queue_log with the calls' events: each recording is matched to its call by
+    /// the sidecar's call_id or the file's stem (the uniqueid). A FreeSWITCH JSON CDR is read
+    /// from NAME.cdr.json beside each recording without being asked.
+    #[arg(long, value_name = "FILE")]
+    pub queue_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

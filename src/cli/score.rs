@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::audio::ChannelMap;
-use crate::call::Sidecar;
+use crate::call::asterisk::QueueLog;
+use crate::call::{telephony_record, CallEvent, CallEvents, Sidecar};
 use crate::pipeline::{CallOptions, Pipeline};
 use crate::rules::{judge_call, RuleSet};
 use crate::scorecard::Scorecard;
@@ -37,6 +38,16 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<Outcome> {
         fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
     }
+    let queue_log = match &args.queue_log {
+        Some(path) => {
+            let log = QueueLog::load(path)?;
+            for bad in &log.errors {
+                eprintln!("warning: {bad}");
+            }
+            Some(log)
+        }
+        None => None,
+    };
     let transcriber = args.decoding.load()?;
     let pipeline = Pipeline {
         transcriber: &transcriber,
@@ -56,7 +67,14 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<Outcome> {
         let on_clip = |done: usize, total: usize| {
             bar.set_message(format!("{} · clip {done}/{total}", short_name(path)))
         };
-        match score_one(&pipeline, &rules, path, &options, &on_clip) {
+        match score_one(
+            &pipeline,
+            &rules,
+            path,
+            &options,
+            queue_log.as_ref(),
+            &on_clip,
+        ) {
             Ok(card) => {
                 write_card(&card, args)?;
                 for warning in &card.warnings {
@@ -86,12 +104,18 @@ fn score_one(
     rules: &RuleSet,
     path: &Path,
     options: &CallOptions,
+    queue_log: Option<&QueueLog>,
     on_clip: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Scorecard> {
     let transcript = pipeline.transcribe_call(path, options, on_clip)?;
-    let events = Sidecar::load_for(path)?
-        .map(|s| s.events)
-        .unwrap_or_default();
+    let sidecar = Sidecar::load_for(path)?;
+    let call_id = sidecar.as_ref().and_then(|s| s.call_id.as_deref());
+    let record = telephony_record(path, call_id, queue_log)?;
+    let tones = Some(&transcript.tones);
+    let events: Vec<CallEvent> = CallEvents::assemble(sidecar.as_ref(), record.as_ref(), tones)
+        .events()
+        .cloned()
+        .collect();
     let results = judge_call(rules, pipeline.text, &transcript, &events);
     Ok(Scorecard::new(rules, &transcript, events, results))
 }

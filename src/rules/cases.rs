@@ -77,6 +77,7 @@ pub fn call_of(case: &Case, analyzer: &TextAnalyzer) -> CallTranscript {
         tracks,
         utterances,
         warnings: Vec::new(),
+        tones: Default::default(),
     }
 }
 

@@ -56,12 +56,12 @@ impl Check for Rule<'_> {
             );
         }
         let agent = call.agent_utterances();
-        let Some(last_end) = agent.iter().map(|u| u.end()).reduce(f64::max) else {
+        let Some(last_end) = agent.iter().map(|u| u.end.0).reduce(f64::max) else {
             return Judgement::not_applicable("the agent never spoke");
         };
         let window: Vec<&HeardUtterance> = agent
             .into_iter()
-            .filter(|u| u.end() >= last_end - self.spec.window)
+            .filter(|u| u.end.0 >= last_end - self.spec.window)
             .collect();
         let missing: Vec<&str> = self
             .spec
@@ -77,12 +77,12 @@ impl Check for Rule<'_> {
         let message = format!("the closing lacks {}", missing.join(", "));
         let finding = Finding {
             rule: self.id,
-            start: window[0].utterance.start,
-            end: window[window.len() - 1].utterance.end,
+            start: window[0].start,
+            end: window[window.len() - 1].end,
             party: conduct_party(call),
             text: window
                 .iter()
-                .map(|u| u.text())
+                .map(|u| u.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" "),
             message: message.clone(),

@@ -300,10 +300,10 @@ impl Compiler<'_> {
                 format!("{what}: the phrase list is empty"),
             );
         }
-        PhraseSet {
-            phrases: self.compile_all(list.phrases.get_ref()),
-            except: self.compile_all(&list.except),
-        }
+        PhraseSet::new(
+            self.compile_all(list.phrases.get_ref()),
+            self.compile_all(&list.except),
+        )
     }
 
     /// Compiles named lists; a list of them must not be empty either.

@@ -80,8 +80,8 @@ impl Check for Rule<'_> {
         );
         let finding = Finding {
             rule: self.id,
-            start: agent.first().map_or(Seconds(0.0), |u| u.utterance.start),
-            end: agent.last().map_or(Seconds(0.0), |u| u.utterance.end),
+            start: agent.first().map_or(Seconds(0.0), |u| u.start),
+            end: agent.last().map_or(Seconds(0.0), |u| u.end),
             party: conduct_party(call),
             text: String::new(),
             message: message.clone(),

@@ -80,9 +80,9 @@ impl Check for Rule<'_> {
             let before = call
                 .utterances
                 .iter()
-                .filter(|u| u.end() <= from + 0.05)
-                .max_by(|a, b| a.end().total_cmp(&b.end()))
-                .map(|u| u.text().to_owned())
+                .filter(|u| u.end.0 <= from + 0.05)
+                .max_by(|a, b| a.end.0.total_cmp(&b.end.0))
+                .map(|u| u.text.clone())
                 .unwrap_or_default();
             findings.push(Finding {
                 rule: self.id,

@@ -68,21 +68,21 @@ impl<'r> Rule<'r> {
         let agent: Vec<&HeardUtterance> = call
             .agent_utterances()
             .into_iter()
-            .filter(|u| u.end() > answer - 0.5)
+            .filter(|u| u.end.0 > answer - 0.5)
             .collect();
         let first = *agent.first()?;
         let customer_from = call
             .customer_speech
             .iter()
             .map(|s| s.start.0)
-            .filter(|&t| t > first.start() + 0.3)
+            .filter(|&t| t > first.start.0 + 0.3)
             .fold(f64::INFINITY, f64::min);
-        let until = customer_from.min(first.start() + self.spec.opening_window);
+        let until = customer_from.min(first.start.0 + self.spec.opening_window);
         let opening: Vec<&HeardUtterance> =
-            agent.into_iter().filter(|u| u.start() < until).collect();
+            agent.into_iter().filter(|u| u.start.0 < until).collect();
         let later_agent = call
             .utterances_of(crate::party::Party::Agent)
-            .any(|u| u.start() >= until);
+            .any(|u| u.start.0 >= until);
         let over = customer_from.is_finite() || later_agent;
         Some((opening, over))
     }
@@ -108,7 +108,7 @@ impl<'r> Rule<'r> {
             problems.push(format!("forbidden opener {}", forbidden.join(", ")));
         }
         let first = opening[0];
-        let delay = first.start() - call.answer();
+        let delay = first.start.0 - call.answer();
         if delay > self.spec.max_delay {
             problems.push(format!(
                 "first words {delay:.1} s after answer (limit {:.0} s)",
@@ -135,14 +135,12 @@ impl<'r> Rule<'r> {
         };
         let finding = Finding {
             rule: self.id,
-            start: first.utterance.start,
-            end: opening
-                .last()
-                .map_or(first.utterance.end, |u| u.utterance.end),
+            start: first.start,
+            end: opening.last().map_or(first.end, |u| u.end),
             party: conduct_party(call),
             text: opening
                 .iter()
-                .map(|u| u.text())
+                .map(|u| u.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" "),
             message,

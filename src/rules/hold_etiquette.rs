@@ -95,7 +95,7 @@ impl Check for Rule<'_> {
             let around: Vec<&str> = [hold.announced_by, hold.thanked_by]
                 .into_iter()
                 .flatten()
-                .map(|i| call.utterances[i].text())
+                .map(|i| call.utterances[i].text.as_str())
                 .collect();
             findings.push(Finding {
                 rule: self.id,

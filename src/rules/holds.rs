@@ -97,7 +97,7 @@ fn find_agent(
     call.utterances
         .iter()
         .enumerate()
-        .filter(|(_, u)| u.party() == Party::Agent && u.start() <= to && u.end() >= from)
+        .filter(|(_, u)| u.party == Party::Agent && u.start.0 <= to && u.end.0 >= from)
         .find(|(_, u)| pred(u))
         .map(|(i, _)| i)
 }

@@ -66,8 +66,8 @@ impl<'r> Rule<'r> {
         }
         let words = |party: Party, at: f64| {
             call.utterances_of(party)
-                .find(|u| u.start() <= at + 0.05 && u.end() >= at)
-                .map(|u| u.text().to_owned())
+                .find(|u| u.start.0 <= at + 0.05 && u.end.0 >= at)
+                .map(|u| u.text.as_str().to_owned())
                 .unwrap_or_default()
         };
         let heard = words(Party::Agent, agent.start.0);

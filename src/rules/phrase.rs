@@ -20,6 +20,8 @@
 //! Near misses stay misses because matching is on whole phrases, never on single words or edit
 //! distance: 我清楚了 does not contain 我不清楚, 您知道吗 does not contain 不知道.
 
+use rustc_hash::FxHashMap as HashMap;
+
 use crate::text::{pinyin_of, TextAnalyzer, Word};
 
 /// Characters treated as one for matching.
@@ -30,10 +32,25 @@ fn fold(c: char) -> char {
     }
 }
 
-fn fold_syllable(s: &str) -> &str {
-    match s {
-        "nin" => "ni",
-        other => other,
+/// A toneless pinyin syllable packed into an integer (syllables are at most six ASCII letters),
+/// so comparing two is one instruction; 0 is "no syllable".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct Syllable(u64);
+
+impl Syllable {
+    fn of(s: &str) -> Syllable {
+        let s = match s {
+            "nin" => "ni",
+            other => other,
+        };
+        if s.is_empty() || s.len() > 8 {
+            return Syllable(0);
+        }
+        Syllable(s.bytes().fold(0u64, |acc, b| (acc << 8) | u64::from(b)))
+    }
+
+    fn is_some(self) -> bool {
+        self.0 != 0
     }
 }
 
@@ -46,7 +63,7 @@ fn is_han(c: char) -> bool {
 pub struct Heard {
     chars: Vec<char>,
     /// Toneless pinyin of each character, where it has one of its own (Chinese characters).
-    syllables: Vec<Option<String>>,
+    syllables: Vec<Syllable>,
     /// `boundary[i]`: a word starts (or the text ends) at char `i`.
     boundary: Vec<bool>,
 }
@@ -57,7 +74,7 @@ impl Heard {
     pub fn new(analyzer: &TextAnalyzer, normalized: &str, words: &[Word]) -> Heard {
         let chars: Vec<char> = normalized.chars().map(fold).collect();
         let n = chars.len();
-        let mut syllables = vec![None; n];
+        let mut syllables = vec![Syllable::default(); n];
         let mut boundary = vec![false; n + 1];
         boundary[0] = true;
         boundary[n] = true;
@@ -77,7 +94,7 @@ impl Heard {
             let han = chars[w.start..w.end].iter().all(|&c| is_han(c));
             if han && sylls.len() == w.end - w.start {
                 for (slot, s) in syllables[w.start..w.end].iter_mut().zip(sylls) {
-                    *slot = Some(fold_syllable(s).to_owned());
+                    *slot = Syllable::of(s);
                 }
             }
         }
@@ -107,7 +124,7 @@ impl Heard {
 #[derive(Debug, Clone, PartialEq)]
 struct Unit {
     ch: char,
-    syllable: Option<String>,
+    syllable: Syllable,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -229,18 +246,36 @@ impl Phrase {
         out
     }
 
+    /// The occurrence that starts at char `start` (a word boundary where the phrase's first
+    /// character could be), if any.
+    fn match_at(&self, heard: &Heard, start: usize) -> Option<PhraseMatch> {
+        let mut by_sound = false;
+        self.match_tokens(heard, 0, start, &mut by_sound)
+            .map(|end| PhraseMatch {
+                start,
+                end,
+                by_sound,
+            })
+    }
+
     fn find_from(&self, heard: &Heard, from: usize) -> Option<PhraseMatch> {
         (from..heard.len())
-            .filter(|&s| heard.boundary[s])
-            .find_map(|start| {
-                let mut by_sound = false;
-                self.match_tokens(heard, 0, start, &mut by_sound)
-                    .map(|end| PhraseMatch {
-                        start,
-                        end,
-                        by_sound,
-                    })
-            })
+            .filter(|&s| heard.boundary[s] && self.could_start_at(heard, s))
+            .find_map(|start| self.match_at(heard, start))
+    }
+
+    /// A cheap first look: can the phrase's first character be the one at `at`?
+    fn could_start_at(&self, heard: &Heard, at: usize) -> bool {
+        let unit_fits = |u: &Unit| {
+            heard.chars[at] == u.ch
+                || (self.by_sound && u.syllable.is_some() && heard.syllables[at] == u.syllable)
+        };
+        match self.tokens.first() {
+            Some(Token::Literal(units)) => units.first().is_some_and(unit_fits),
+            Some(Token::OneOf(options)) => options.iter().any(|o| o.first().is_some_and(unit_fits)),
+            Some(Token::Digits) => heard.chars[at].is_ascii_digit(),
+            Some(Token::Gap(_)) | None => true,
+        }
     }
 
     /// Matches tokens `t..` at char `at`; returns the end of a match that ends on a boundary.
@@ -296,12 +331,11 @@ impl Phrase {
             return None;
         }
         for (i, unit) in units.iter().enumerate() {
-            let (c, s) = (heard.chars[at + i], &heard.syllables[at + i]);
+            let (c, s) = (heard.chars[at + i], heard.syllables[at + i]);
             if c == unit.ch {
                 continue;
             }
-            let sounds_alike =
-                self.by_sound && matches!((s, &unit.syllable), (Some(a), Some(b)) if a == b);
+            let sounds_alike = self.by_sound && s.is_some() && s == unit.syllable;
             if !sounds_alike {
                 return None;
             }
@@ -323,12 +357,83 @@ fn units_of(literal: &str, analyzer: &TextAnalyzer) -> Option<Vec<Unit>> {
         .zip(&heard.syllables)
         .map(|(&ch, s)| Unit {
             ch,
-            syllable: s.clone().or_else(|| {
-                is_han(ch).then(|| fold_syllable(&pinyin_of(&ch.to_string())).to_owned())
-            }),
+            syllable: if s.is_some() || !is_han(ch) {
+                *s
+            } else {
+                Syllable::of(&pinyin_of(&ch.to_string()))
+            },
         })
         .collect();
     Some(units)
+}
+
+/// Which phrases can start at a character: by the character, by its sound, or anywhere.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Index {
+    by_char: HashMap<char, Vec<usize>>,
+    by_sound: HashMap<Syllable, Vec<usize>>,
+}
+
+impl Index {
+    fn new(phrases: &[Phrase]) -> Index {
+        let mut index = Index::default();
+        for (i, p) in phrases.iter().enumerate() {
+            let firsts: Vec<&Unit> = match p.tokens.first() {
+                Some(Token::Literal(units)) => units.first().into_iter().collect(),
+                Some(Token::OneOf(options)) => options.iter().filter_map(|o| o.first()).collect(),
+                Some(Token::Digits) => {
+                    for d in '0'..='9' {
+                        index.by_char.entry(d).or_default().push(i);
+                    }
+                    Vec::new()
+                }
+                Some(Token::Gap(_)) | None => Vec::new(),
+            };
+            for u in firsts {
+                index.by_char.entry(u.ch).or_default().push(i);
+                if p.by_sound && u.syllable.is_some() {
+                    index.by_sound.entry(u.syllable).or_default().push(i);
+                }
+            }
+        }
+        for list in index
+            .by_char
+            .values_mut()
+            .chain(index.by_sound.values_mut())
+        {
+            list.sort_unstable();
+            list.dedup();
+        }
+        index
+    }
+
+    /// Every occurrence of every phrase, each with its phrase's index, in text order.
+    fn find_all(&self, phrases: &[Phrase], heard: &Heard) -> Vec<(usize, PhraseMatch)> {
+        let mut found = Vec::new();
+        for start in (0..heard.len()).filter(|&s| heard.boundary[s]) {
+            let c = heard.chars[start];
+            let by_char = self.by_char.get(&c).into_iter().flatten();
+            let by_sound = heard.syllables[start]
+                .is_some()
+                .then(|| self.by_sound.get(&heard.syllables[start]))
+                .flatten()
+                .into_iter()
+                .flatten()
+                // A phrase listed under this character too was tried already.
+                .filter(|&&i| {
+                    !self
+                        .by_char
+                        .get(&c)
+                        .is_some_and(|l| l.binary_search(&i).is_ok())
+                });
+            for &i in by_char.chain(by_sound) {
+                if let Some(m) = phrases[i].match_at(heard, start) {
+                    found.push((i, m));
+                }
+            }
+        }
+        found
+    }
 }
 
 /// Phrases that count, and phrases that cancel an occurrence they cover.
@@ -336,37 +441,46 @@ fn units_of(literal: &str, analyzer: &TextAnalyzer) -> Option<Vec<Unit>> {
 pub struct PhraseSet {
     pub phrases: Vec<Phrase>,
     pub except: Vec<Phrase>,
+    index: Index,
+    except_index: Index,
 }
 
 impl PhraseSet {
+    pub fn new(phrases: Vec<Phrase>, except: Vec<Phrase>) -> PhraseSet {
+        PhraseSet {
+            index: Index::new(&phrases),
+            except_index: Index::new(&except),
+            phrases,
+            except,
+        }
+    }
+
+    /// Occurrences of the phrases that no except phrase covers.
+    fn unexcepted(&self, heard: &Heard) -> Vec<(usize, PhraseMatch)> {
+        let mut found = self.index.find_all(&self.phrases, heard);
+        if !found.is_empty() && !self.except.is_empty() {
+            let excepted = self.except_index.find_all(&self.except, heard);
+            found.retain(|(_, m)| {
+                !excepted
+                    .iter()
+                    .any(|(_, e)| e.start <= m.start && e.end >= m.end)
+            });
+        }
+        found
+    }
+
     /// Every occurrence of any phrase not covered by an except phrase, longest first where two
     /// overlap (我不知道 wins over 不知道), in text order. Each comes with its phrase's index.
     pub fn find_all(&self, heard: &Heard) -> Vec<(usize, PhraseMatch)> {
-        let excepted: Vec<PhraseMatch> =
-            self.except.iter().flat_map(|p| p.find_all(heard)).collect();
-        let mut found: Vec<(usize, PhraseMatch)> = self
-            .phrases
-            .iter()
-            .enumerate()
-            .flat_map(|(i, p)| p.find_all(heard).into_iter().map(move |m| (i, m)))
-            .filter(|(_, m)| {
-                !excepted
-                    .iter()
-                    .any(|e| e.start <= m.start && e.end >= m.end)
-            })
-            .collect();
-        found.sort_by_key(|(_, m)| (m.start, std::cmp::Reverse(m.end - m.start)));
-        let mut kept: Vec<(usize, PhraseMatch)> = Vec::new();
+        let mut found = self.unexcepted(heard);
+        found.sort_by_key(|(_, m)| (std::cmp::Reverse(m.end - m.start), m.start));
+        let mut kept: Vec<(usize, PhraseMatch)> = Vec::with_capacity(found.len());
         for (i, m) in found {
             if kept
                 .iter()
                 .all(|(_, k)| m.end <= k.start || m.start >= k.end)
             {
                 kept.push((i, m));
-            } else if let Some(slot) = kept.iter_mut().find(|(_, k)| {
-                k.start < m.end && m.start < k.end && m.end - m.start > k.end - k.start
-            }) {
-                *slot = (i, m);
             }
         }
         kept.sort_by_key(|(_, m)| m.start);
@@ -375,7 +489,7 @@ impl PhraseSet {
 
     /// Whether any phrase occurs.
     pub fn occurs_in(&self, heard: &Heard) -> bool {
-        !self.find_all(heard).is_empty()
+        !self.unexcepted(heard).is_empty()
     }
 }
 
@@ -514,10 +628,10 @@ mod tests {
 
     #[test]
     fn except_phrases_cancel_what_they_cover_and_the_longest_phrase_wins() {
-        let set = PhraseSet {
-            phrases: vec![phrase("不知道"), phrase("我不知道")],
-            except: vec![phrase("如果…不知道")],
-        };
+        let set = PhraseSet::new(
+            vec![phrase("不知道"), phrase("我不知道")],
+            vec![phrase("如果…不知道")],
+        );
         let hits = set.find_all(&Heard::of(analyzer(), "如果您不知道密码，可以重置。"));
         assert!(hits.is_empty(), "{hits:?}");
         let hits = set.find_all(&Heard::of(analyzer(), "这个我不知道，我也不知道。"));

@@ -67,10 +67,10 @@ impl<'r> Rule<'r> {
             .collect();
         Some(Finding {
             rule: self.id,
-            start: u.utterance.start,
-            end: u.utterance.end,
+            start: u.start,
+            end: u.end,
             party: Party::Agent,
-            text: u.text().to_owned(),
+            text: u.text.as_str().to_owned(),
             message: format!(
                 "silent call: forbidden line {} instead of the script",
                 said.join(", ")
@@ -107,7 +107,7 @@ impl Check for Rule<'_> {
         let agent: Vec<&HeardUtterance> = call
             .agent_utterances()
             .into_iter()
-            .filter(|u| u.start() < cutoff)
+            .filter(|u| u.start.0 < cutoff)
             .collect();
         // Forbidden lines were reported as they were heard; the other problems are found here.
         let forbidden = agent.iter().filter_map(|u| self.forbidden(u)).count();
@@ -120,18 +120,18 @@ impl Check for Rule<'_> {
         let mut run = 0usize;
         let mut last_end = f64::NEG_INFINITY;
         for u in &inquiries {
-            if u.start() - last_end >= self.spec.min_pause {
+            if u.start.0 - last_end >= self.spec.min_pause {
                 run += 1;
-                last_end = u.end();
+                last_end = u.end.0;
             }
         }
         let closing = inquiries.last().and_then(|last| {
             agent
                 .iter()
-                .find(|u| u.start() >= last.start() && self.spec.closing.occurs_in(&u.heard))
+                .find(|u| u.start.0 >= last.start.0 && self.spec.closing.occurs_in(&u.heard))
         });
         let hung_up_early = |by: Option<&&HeardUtterance>| match (agent_hangup, by) {
-            (Some(h), Some(u)) => h < u.end() && customer_gone.is_none_or(|c| c > h),
+            (Some(h), Some(u)) => h < u.end.0 && customer_gone.is_none_or(|c| c > h),
             (Some(h), None) => customer_gone.is_none_or(|c| c > h),
             (None, _) => false,
         };
@@ -171,14 +171,14 @@ impl Check for Rule<'_> {
         }
         let findings = vec![Finding {
             rule: self.id,
-            start: agent
-                .first()
-                .map_or(Seconds(call.answer()), |u| u.utterance.start),
-            end: agent
-                .last()
-                .map_or(Seconds(call.answer()), |u| u.utterance.end),
+            start: agent.first().map_or(Seconds(call.answer()), |u| u.start),
+            end: agent.last().map_or(Seconds(call.answer()), |u| u.end),
             party: Party::Agent,
-            text: agent.iter().map(|u| u.text()).collect::<Vec<_>>().join(" "),
+            text: agent
+                .iter()
+                .map(|u| u.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             message: message.clone(),
             suggestion: None,
             violation: true,

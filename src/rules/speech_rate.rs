@@ -82,10 +82,6 @@ impl<'r> Rule<'r> {
     }
 }
 
-fn counts(c: char) -> bool {
-    c.is_ascii_digit() || matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
-}
-
 impl Check for Rule<'_> {
     fn finish(&mut self, call: &CallState) -> Judgement {
         if call.is_mono() {
@@ -101,26 +97,8 @@ impl Check for Rule<'_> {
             ));
         }
         let agent = call.agent_utterances();
-        let chars: usize = agent
-            .iter()
-            .map(|u| {
-                u.utterance
-                    .normalized
-                    .chars()
-                    .filter(|&c| counts(c))
-                    .count()
-            })
-            .sum();
-        let words: usize = agent
-            .iter()
-            .map(|u| {
-                u.utterance
-                    .words
-                    .iter()
-                    .filter(|w| w.text.chars().any(counts))
-                    .count()
-            })
-            .sum();
+        let chars: usize = agent.iter().map(|u| u.syllables).sum();
+        let words: usize = agent.iter().map(|u| u.words).sum();
         let minutes = speaking / 60.0;
         let (cpm, wpm) = (chars as f64 / minutes, words as f64 / minutes);
         let outside = |v: f64, (lo, hi): (f64, f64)| v < lo || v > hi;
@@ -139,8 +117,8 @@ impl Check for Rule<'_> {
         let fast = cpm > self.spec.chars.1 || wpm > self.spec.words.1;
         let finding = Finding {
             rule: self.id,
-            start: agent.first().map_or(Seconds(0.0), |u| u.utterance.start),
-            end: agent.last().map_or(Seconds(0.0), |u| u.utterance.end),
+            start: agent.first().map_or(Seconds(0.0), |u| u.start),
+            end: agent.last().map_or(Seconds(0.0), |u| u.end),
             party: Party::Agent,
             text: String::new(),
             message: format!("too {}: {message}", if fast { "fast" } else { "slow" }),

@@ -15,35 +15,42 @@ use super::holds::Hold;
 use super::phrase::Heard;
 use super::Layout;
 
-/// An utterance with its matching view.
+/// What the rules keep of an utterance: who, when, the words heard, counts, and its matching
+/// view.
 #[derive(Debug, Clone)]
 pub struct HeardUtterance {
-    pub utterance: Utterance,
+    pub party: Party,
+    pub start: Seconds,
+    pub end: Seconds,
+    /// Display text (what a finding quotes).
+    pub text: String,
+    /// Chinese characters and digits of the matching form: about one syllable each.
+    pub syllables: usize,
+    /// jieba words holding a Chinese character or a digit.
+    pub words: usize,
     pub heard: Heard,
 }
 
+/// Counts towards a speaking rate: a Chinese character or a digit.
+pub fn is_syllable(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
+}
+
 impl HeardUtterance {
-    pub fn new(analyzer: &TextAnalyzer, utterance: &Utterance) -> Self {
+    pub fn new(analyzer: &TextAnalyzer, u: &Utterance) -> Self {
         HeardUtterance {
-            heard: Heard::new(analyzer, &utterance.normalized, &utterance.words),
-            utterance: utterance.clone(),
+            party: u.party,
+            start: u.start,
+            end: u.end,
+            text: u.text.clone(),
+            syllables: u.normalized.chars().filter(|&c| is_syllable(c)).count(),
+            words: u
+                .words
+                .iter()
+                .filter(|w| w.text.chars().any(is_syllable))
+                .count(),
+            heard: Heard::new(analyzer, &u.normalized, &u.words),
         }
-    }
-
-    pub fn party(&self) -> Party {
-        self.utterance.party
-    }
-
-    pub fn start(&self) -> f64 {
-        self.utterance.start.0
-    }
-
-    pub fn end(&self) -> f64 {
-        self.utterance.end.0
-    }
-
-    pub fn text(&self) -> &str {
-        &self.utterance.text
     }
 }
 
@@ -104,13 +111,13 @@ impl CallState {
     }
 
     pub fn utterances_of(&self, party: Party) -> impl Iterator<Item = &HeardUtterance> {
-        self.utterances.iter().filter(move |u| u.party() == party)
+        self.utterances.iter().filter(move |u| u.party == party)
     }
 
     /// The agent's utterances in time order.
     pub fn agent_utterances(&self) -> Vec<&HeardUtterance> {
         let mut v: Vec<&HeardUtterance> = self.utterances_of(Party::Agent).collect();
-        v.sort_by(|a, b| a.start().total_cmp(&b.start()));
+        v.sort_by(|a, b| a.start.0.total_cmp(&b.start.0));
         v
     }
 

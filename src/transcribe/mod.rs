@@ -187,6 +187,12 @@ impl Transcriber {
         // keeps one clip's errors from spreading and makes the result independent of order.
         params.set_no_context(true);
         params.set_initial_prompt(&self.options.prompt);
+        // No temperature fallback: whisper.cpp's default re-decodes a clip it is unsure of by
+        // sampling at rising temperatures, which makes the same audio give different text from
+        // run to run. QA verdicts must be reproducible (a rerun, a replay and a batch agree),
+        // and on short call-center clips the fallback rarely helps.
+        params.set_temperature(0.0);
+        params.set_temperature_inc(0.0);
         params.set_suppress_blank(true);
         params.set_suppress_nst(true);
         params.set_print_special(false);
