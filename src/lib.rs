@@ -26,6 +26,7 @@
 pub mod audio;
 pub mod call;
 pub mod cli;
+pub mod eval;
 pub mod model;
 pub mod party;
 pub mod pipeline;

@@ -306,6 +306,32 @@ pub fn cdr_path(wav: &Path) -> PathBuf {
     wav.with_file_name(format!("{stem}.cdr.json"))
 }
 
+/// Why a recording's reported events could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EventSourceError {
+    #[error(transparent)]
+    Sidecar(#[from] SidecarError),
+    #[error(transparent)]
+    Cdr(#[from] freeswitch::CdrError),
+}
+
+/// Everything known about a recording's events, merged ([`CallEvents::assemble`]): its sidecar,
+/// its telephony record ([`telephony_record`]) and the tones heard in it.
+pub fn events_for_recording(
+    wav: &Path,
+    tones: &ToneReport,
+    queue_log: Option<&asterisk::QueueLog>,
+) -> Result<CallEvents, EventSourceError> {
+    let sidecar = Sidecar::load_for(wav)?;
+    let call_id = sidecar.as_ref().and_then(|s| s.call_id.as_deref());
+    let record = telephony_record(wav, call_id, queue_log)?;
+    Ok(CallEvents::assemble(
+        sidecar.as_ref(),
+        record.as_ref(),
+        Some(tones),
+    ))
+}
+
 /// The telephony record of a recording: its FreeSWITCH CDR (`<stem>.cdr.json`, beside it) when
 /// there is one, else its call in `queue_log`, found by the call id or the file's stem.
 pub fn telephony_record(

@@ -4,6 +4,7 @@
 //! everything asked for was done, 1 when some input could not be processed (each named on
 //! standard error, the others still done), 2 for usage errors (clap's own).
 
+mod eval;
 mod rules;
 mod score;
 mod transcribe;
@@ -62,6 +63,14 @@ pub enum Command {
     /// one file per call (CALL_ID.json, .txt or .html). A call that cannot be read is reported on
     /// standard error and the others are still scored; the exit status is then 1.
     Score(ScoreArgs),
+    /// Measure detection accuracy on labelled calls: precision and recall per rule.
+    ///
+    /// Scores every call of DIR (recursively) whose NAME.truth.json says which verdict each rule
+    /// should give, and prints per rule true/false positives and negatives, precision, recall
+    /// and agreement, a confusion summary, and every disagreement with its evidence. A "positive"
+    /// is a fail: a false positive is a fault found where there is none. With --floor FILE, the
+    /// exit status is 1 when a rule falls below its floor.
+    Eval(EvalArgs),
     /// The service standard: check rule files, run their test cases.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -125,6 +134,47 @@ pub struct ScoreArgs {
     /// from NAME.cdr.json beside each recording without being asked.
     #[arg(long, value_name = "FILE")]
     pub queue_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A directory of labelled calls (WAV + NAME.truth.json with an "expect" table), searched
+    /// recursively.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub rules: RulesArg,
+
+    /// text: the table, confusion summary and disagreements; json: one object per evaluation.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Phrase matching by sound (toneless pinyin): as standard.toml says, on, off, or both
+    /// (the same transcripts judged twice, to measure what it is worth).
+    #[arg(long, value_enum, default_value_t = BySound::Standard)]
+    pub by_sound: BySound,
+
+    /// Fail (exit status 1) when a rule's precision or recall is below its floor in FILE
+    /// ([rule.<id>] tables with precision and recall).
+    #[arg(long, value_name = "FILE")]
+    pub floor: Option<PathBuf>,
+
+    /// An Asterisk queue_log with the calls' events (as for score).
+    #[arg(long, value_name = "FILE")]
+    pub queue_log: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub decoding: DecodingArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BySound {
+    /// As the standard's matching.by_sound says.
+    Standard,
+    On,
+    Off,
+    Both,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -292,6 +342,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Transcribe(args) => transcribe::run(&args),
         Command::Score(args) => score::run(&args),
         Command::Rules(command) => rules::run(command),
+        Command::Eval(args) => eval::run(&args),
         Command::Model(ModelCommand::Install {
             quant,
             dest,

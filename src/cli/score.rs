@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::audio::ChannelMap;
 use crate::call::asterisk::QueueLog;
-use crate::call::{telephony_record, CallEvent, CallEvents, Sidecar};
+use crate::call::{events_for_recording, CallEvent};
 use crate::pipeline::{CallOptions, Pipeline};
 use crate::rules::{judge_call, RuleSet};
 use crate::scorecard::Scorecard;
@@ -108,11 +108,7 @@ fn score_one(
     on_clip: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Scorecard> {
     let transcript = pipeline.transcribe_call(path, options, on_clip)?;
-    let sidecar = Sidecar::load_for(path)?;
-    let call_id = sidecar.as_ref().and_then(|s| s.call_id.as_deref());
-    let record = telephony_record(path, call_id, queue_log)?;
-    let tones = Some(&transcript.tones);
-    let events: Vec<CallEvent> = CallEvents::assemble(sidecar.as_ref(), record.as_ref(), tones)
+    let events: Vec<CallEvent> = events_for_recording(path, &transcript.tones, queue_log)?
         .events()
         .cloned()
         .collect();

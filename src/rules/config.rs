@@ -268,6 +268,15 @@ pub struct RuleSet {
     pub standard: Standard,
     /// In [`RuleId::ALL`] order, one per rule.
     pub rules: Vec<LoadedRule>,
+    /// The files as read, by name.
+    files: BTreeMap<String, String>,
+}
+
+/// Settings that override `standard.toml` for one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Match phrases by sound (toneless pinyin) or not.
+    pub by_sound: Option<bool>,
 }
 
 /// Compiles values of one file, collecting every problem with its location.
@@ -411,7 +420,12 @@ impl RuleSet {
             .iter()
             .map(|(name, text)| (name.to_string(), text.to_string()))
             .collect();
-        RuleSet::from_files(Path::new(BUILT_IN_DIR), files, analyzer)
+        RuleSet::from_files(
+            Path::new(BUILT_IN_DIR),
+            files,
+            analyzer,
+            Overrides::default(),
+        )
     }
 
     /// Reads a rules directory.
@@ -439,13 +453,24 @@ impl RuleSet {
                 files.insert(name, text);
             }
         }
-        RuleSet::from_files(dir, files, analyzer)
+        RuleSet::from_files(dir, files, analyzer, Overrides::default())
+    }
+
+    /// The same rules compiled again with some of `standard.toml`'s settings overridden (to
+    /// measure what a setting is worth: `zhijian eval --by-sound off`).
+    pub fn with_overrides(
+        &self,
+        analyzer: &TextAnalyzer,
+        overrides: Overrides,
+    ) -> Result<RuleSet, RulesError> {
+        RuleSet::from_files(&self.dir, self.files.clone(), analyzer, overrides)
     }
 
     fn from_files(
         dir: &Path,
         files: BTreeMap<String, String>,
         analyzer: &TextAnalyzer,
+        overrides: Overrides,
     ) -> Result<RuleSet, RulesError> {
         let mut errors = Vec::new();
         let missing = |name: &str| {
@@ -478,7 +503,10 @@ impl RuleSet {
         };
         let standard_path = dir.join("standard.toml");
         let standard = match load_standard(&standard_path, text) {
-            Ok(s) => s,
+            Ok(s) => Standard {
+                by_sound: overrides.by_sound.unwrap_or(s.by_sound),
+                ..s
+            },
             Err(mut e) => {
                 errors.append(&mut e);
                 return Err(RulesError::Invalid(errors));
@@ -518,6 +546,7 @@ impl RuleSet {
                 dir: dir.to_path_buf(),
                 standard,
                 rules,
+                files,
             })
         } else {
             Err(RulesError::Invalid(errors))
@@ -651,7 +680,7 @@ mod tests {
     fn load_with(edit: impl FnOnce(&mut BTreeMap<String, String>)) -> Result<RuleSet, RulesError> {
         let mut files = project_rules();
         edit(&mut files);
-        RuleSet::from_files(Path::new("rules"), files, analyzer())
+        RuleSet::from_files(Path::new("rules"), files, analyzer(), Overrides::default())
     }
 
     fn errors_of(edit: impl FnOnce(&mut BTreeMap<String, String>)) -> Vec<Located> {

@@ -53,7 +53,7 @@ use crate::text::TextAnalyzer;
 use crate::transcript::{CallTranscript, Utterance};
 use crate::voice::SpeechSpan;
 
-pub use self::config::{RuleSet, RulesError};
+pub use self::config::{Overrides, RuleSet, RulesError};
 pub use self::engine::Engine;
 pub use self::state::CallState;
 
