@@ -13,7 +13,7 @@ use crate::call::{Sidecar, SidecarError};
 use crate::party::{Party, Seconds};
 use crate::resample::{ResampleError, Resampler, WHISPER_RATE};
 use crate::text::TextAnalyzer;
-use crate::transcribe::Transcriber;
+use crate::transcribe::{Decoded, TranscribeError, Transcriber};
 use crate::transcript::{CallTranscript, Track, Utterance};
 use crate::voice::{self, SpeechSpan, VoiceConfig};
 
@@ -62,6 +62,30 @@ struct Clip {
     samples: Vec<f32>,
 }
 
+/// A call read, resampled and cut into clips, waiting for Whisper: the first half of
+/// [`Pipeline::transcribe_call`]. A batch prepares the next call while the current one decodes.
+pub struct PreparedCall {
+    path: PathBuf,
+    call_id: String,
+    duration: Seconds,
+    sample_rate: u32,
+    encoding: String,
+    tracks: Vec<Track>,
+    clips: Vec<Clip>,
+}
+
+impl PreparedCall {
+    /// The clips to decode, in the order [`Pipeline::assemble`] expects their results.
+    pub fn clips(&self) -> Vec<&[f32]> {
+        self.clips.iter().map(|c| c.samples.as_slice()).collect()
+    }
+
+    /// The recording's length.
+    pub fn duration(&self) -> Seconds {
+        self.duration
+    }
+}
+
 impl Pipeline<'_> {
     /// Transcribes one call. `on_clip(done, total)` reports decoding progress.
     pub fn transcribe_call(
@@ -70,6 +94,24 @@ impl Pipeline<'_> {
         options: &CallOptions,
         on_clip: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CallTranscript, PipelineError> {
+        let prepared = self.prepare(path, options)?;
+        let total = prepared.clips.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let tick = || {
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            on_clip(n, total);
+        };
+        let decoded = self.transcriber.transcribe(&prepared.clips(), &tick);
+        Ok(self.assemble(prepared, decoded))
+    }
+
+    /// Reads, resamples and cuts one call into clips (everything but decoding), on the calling
+    /// thread.
+    pub fn prepare(
+        &self,
+        path: &Path,
+        options: &CallOptions,
+    ) -> Result<PreparedCall, PipelineError> {
         let sidecar = Sidecar::load_for(path)?.unwrap_or_default();
         let map = options.channels.or(sidecar.channels).unwrap_or_default();
         let recording = read_wav(path)?;
@@ -118,15 +160,30 @@ impl Pipeline<'_> {
             });
         }
 
-        let total = clips.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let tick = || {
-            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            on_clip(n, total);
-        };
-        let inputs: Vec<&[f32]> = clips.iter().map(|c| c.samples.as_slice()).collect();
-        let decoded = self.transcriber.transcribe(&inputs, &tick);
+        let call_id = sidecar.call_id.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        Ok(PreparedCall {
+            path: path.to_path_buf(),
+            call_id,
+            duration: duration.rounded(),
+            sample_rate: rate,
+            encoding: encoding.to_string(),
+            tracks,
+            clips,
+        })
+    }
 
+    /// Puts a prepared call and its clips' decoded text (in [`PreparedCall::clips`] order)
+    /// together into a transcript.
+    pub fn assemble(
+        &self,
+        prepared: PreparedCall,
+        decoded: Vec<Result<Decoded, TranscribeError>>,
+    ) -> CallTranscript {
+        let clips = prepared.clips;
         let mut warnings = Vec::new();
         let mut utterances: Vec<Utterance> = clips
             .iter()
@@ -154,21 +211,15 @@ impl Pipeline<'_> {
             })
             .collect();
         utterances.sort_by(|a, b| a.start.0.total_cmp(&b.start.0).then(a.party.cmp(&b.party)));
-
-        let call_id = sidecar.call_id.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
-        Ok(CallTranscript {
-            call_id,
-            source: path.to_path_buf(),
-            duration: duration.rounded(),
-            sample_rate: rate,
-            encoding: encoding.to_string(),
-            tracks,
+        CallTranscript {
+            call_id: prepared.call_id,
+            source: prepared.path,
+            duration: prepared.duration,
+            sample_rate: prepared.sample_rate,
+            encoding: prepared.encoding,
+            tracks: prepared.tracks,
             utterances,
             warnings,
-        })
+        }
     }
 }

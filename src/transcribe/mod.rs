@@ -9,6 +9,7 @@
 
 pub mod guard;
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
@@ -126,6 +127,11 @@ impl Transcriber {
         &self.options
     }
 
+    /// How many workers (whisper states) it has.
+    pub fn workers(&self) -> usize {
+        self.states.len()
+    }
+
     /// Decodes every clip; results come back in the clips' order. `on_done` is called (from a
     /// worker thread) after each clip, for progress.
     pub fn transcribe(
@@ -133,12 +139,27 @@ impl Transcriber {
         clips: &[&[f32]],
         on_done: &(dyn Fn() + Sync),
     ) -> Vec<Result<Decoded, TranscribeError>> {
+        self.transcribe_on(0..self.states.len(), clips, on_done)
+    }
+
+    /// [`Transcriber::transcribe`] on some of the workers only (indices into `0..workers()`,
+    /// clamped): callers on disjoint ranges decode at the same time without waiting for each
+    /// other, which is how a batch keeps one call per worker.
+    pub fn transcribe_on(
+        &self,
+        workers: Range<usize>,
+        clips: &[&[f32]],
+        on_done: &(dyn Fn() + Sync),
+    ) -> Vec<Result<Decoded, TranscribeError>> {
         let next = AtomicUsize::new(0);
         let results: Vec<Mutex<Option<Result<Decoded, TranscribeError>>>> =
             clips.iter().map(|_| Mutex::new(None)).collect();
-        let workers = self.states.len().min(clips.len()).max(1);
+        // At least one state: `load` makes one or more.
+        let first = workers.start.min(self.states.len() - 1);
+        let states = &self.states[first..workers.end.clamp(first + 1, self.states.len())];
+        let workers = states.len().min(clips.len()).max(1);
         std::thread::scope(|scope| {
-            for state in self.states.iter().take(workers) {
+            for state in states.iter().take(workers) {
                 let (next, results) = (&next, &results);
                 scope.spawn(move || {
                     // A poisoned state means a decode panicked inside whisper.cpp; its state is
