@@ -5,6 +5,7 @@
 
 mod util;
 
+mod batch;
 mod cli_errors;
 mod transcribe_fixtures;
 mod voice_fixtures;
