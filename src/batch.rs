@@ -8,23 +8,23 @@
 //! rules), or failed (with the reason) — handed to a sink on the calling thread, which writes
 //! the store and the outputs. A bad file is an outcome like any other: the batch goes on.
 //!
-//! **Threads:** [`Batch::run`] starts `jobs` worker threads. Each takes the next call, reads,
-//! resamples and cuts it, and decodes it on its own share of the [`Transcriber`]'s whisper
-//! states ([`Transcriber::transcribe_on`]); with one state per job, one call's reading and speech
-//! detection overlap another's decoding, and no state idles at the end of a call waiting for
-//! another state's last clip. Finished calls reach the calling thread over a bounded channel
-//! (back-pressure: workers wait while the sink is behind), so memory holds at most about two
-//! calls per job, however long the batch.
+//! **Threads:** [`Batch::run`] starts one decoder thread per whisper state of the
+//! [`Transcriber`] and `jobs` call threads. A call thread takes the next call, reads, resamples
+//! and cuts it, queues its clips, waits for them, and scores the call. Decoders take clips from
+//! that one queue in the order they were queued, whichever call they belong to: while one call's
+//! last clips decode, the next call's first ones keep the other states busy, and its reading and
+//! speech detection happened while the previous call was decoding. Finished calls reach the
+//! calling thread over a bounded channel (back-pressure: call threads wait while the sink is
+//! behind), so memory holds about `jobs` calls' audio, however long the batch.
 //!
 //! [`Transcriber`]: crate::transcribe::Transcriber
-//! [`Transcriber::transcribe_on`]: crate::transcribe::Transcriber::transcribe_on
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -33,9 +33,11 @@ use crate::cache::{sha256_hex, KeyInputs, TranscriptCache, TranscriptKey};
 use crate::call::{sidecar_path, Sidecar};
 use crate::model::hex;
 use crate::pipeline::{CallOptions, Pipeline};
+use crate::resample::WHISPER_RATE;
 use crate::rules::{judge_call, RuleSet};
 use crate::scorecard::Scorecard;
 use crate::store::{CallMeta, RunId, ScoredWith, Store, StoreError, StoredCall};
+use crate::transcribe::{Decoded, TranscribeError, Transcriber};
 use crate::transcript::CallTranscript;
 
 /// A scored call, with everything the store keeps about it.
@@ -88,7 +90,8 @@ pub struct Batch<'a> {
     pub cache: Option<&'a TranscriptCache>,
     /// SHA-256 of the model (part of every transcript's key).
     pub model_sha256: &'a str,
-    /// Calls in flight at once; each decodes on `workers / jobs` whisper states.
+    /// Calls in flight at once (read, decoding or being scored); their clips share the
+    /// transcriber's workers.
     pub jobs: usize,
     /// What the store holds, by call id: those scored from the same inputs and rules are skipped.
     pub scored: HashMap<String, ScoredWith>,
@@ -105,55 +108,46 @@ impl Batch<'_> {
         &self,
         paths: &[PathBuf],
         sink: &mut dyn FnMut(Done) -> Result<(), E>,
-    ) -> Result<(), E> {
+    ) -> Result<DecoderTime, E> {
         let jobs = self.jobs.clamp(1, paths.len().max(1));
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let claimed: Mutex<HashMap<String, PathBuf>> = Mutex::new(HashMap::new());
+        let queue = ClipQueue::default();
         let (tx, rx) = mpsc::sync_channel::<Done>(jobs);
-        let workers = self.pipeline.transcriber.workers();
+        let transcriber = self.pipeline.transcriber;
         std::thread::scope(|scope| {
+            let decoders: Vec<_> = (0..transcriber.workers())
+                .map(|worker| {
+                    let queue = &queue;
+                    std::thread::Builder::new()
+                        .name(format!("decode-{worker}"))
+                        .spawn_scoped(scope, move || queue.serve(transcriber, worker))
+                        .expect("spawn a decoder")
+                })
+                .collect();
+            // The decoders stop once the queue is closed: when the call threads are done, or
+            // when this thread unwinds.
+            let close = CloseOnDrop(&queue);
             for job in 0..jobs {
                 let tx = tx.clone();
-                let (next, stop, claimed) = (&next, &stop, &claimed);
-                let states = job * workers / jobs
-                    ..((job + 1) * workers / jobs).max(job * workers / jobs + 1);
+                let (next, stop, claimed, queue) = (&next, &stop, &claimed, &queue);
                 std::thread::Builder::new()
-                    .name(format!("batch-{job}"))
+                    .name(format!("call-{job}"))
                     .spawn_scoped(scope, move || {
                         while !stop.load(Ordering::Relaxed) {
                             let index = next.fetch_add(1, Ordering::Relaxed);
                             let Some(path) = paths.get(index) else { break };
-                            let started = Instant::now();
-                            let bytes = fs::metadata(path).map_or(0, |m| m.len());
-                            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-                                self.one(path, states.clone(), claimed)
-                            }))
-                            .unwrap_or_else(|panic| {
-                                Outcome::Failed {
-                                    error: format!(
-                                        "{}: internal error: {}",
-                                        path.display(),
-                                        panic_message(&panic)
-                                    ),
-                                }
-                            });
-                            let done = Done {
-                                index,
-                                path: path.clone(),
-                                bytes,
-                                elapsed: started.elapsed(),
-                                outcome,
-                            };
-                            if tx.send(done).is_err() {
+                            if tx.send(self.done(index, path, queue, claimed)).is_err() {
                                 break;
                             }
                         }
                     })
-                    .expect("spawn a batch worker");
+                    .expect("spawn a call thread");
             }
             drop(tx);
             let mut failure = None;
+            // Ends when every call thread has ended (and dropped its sender).
             for done in rx {
                 if failure.is_some() {
                     continue;
@@ -163,15 +157,50 @@ impl Batch<'_> {
                     failure = Some(e);
                 }
             }
-            failure.map_or(Ok(()), Err)
+            drop(close);
+            let time = decoders.into_iter().filter_map(|d| d.join().ok()).fold(
+                DecoderTime::default(),
+                |a, b| DecoderTime {
+                    busy: a.busy + b.busy,
+                    idle: a.idle + b.idle,
+                },
+            );
+            failure.map_or(Ok(time), Err)
         })
     }
 
-    /// Scores one call on the whisper states `states`.
+    /// One call, timed, with a panic turned into a failure of that call alone.
+    fn done(
+        &self,
+        index: usize,
+        path: &Path,
+        queue: &ClipQueue,
+        claimed: &Mutex<HashMap<String, PathBuf>>,
+    ) -> Done {
+        let started = Instant::now();
+        let bytes = fs::metadata(path).map_or(0, |m| m.len());
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| self.one(path, queue, claimed)))
+            .unwrap_or_else(|panic| Outcome::Failed {
+                error: format!(
+                    "{}: internal error: {}",
+                    path.display(),
+                    panic_message(&panic)
+                ),
+            });
+        Done {
+            index,
+            path: path.to_path_buf(),
+            bytes,
+            elapsed: started.elapsed(),
+            outcome,
+        }
+    }
+
+    /// Scores one call, its clips decoded through `queue`.
     fn one(
         &self,
         path: &Path,
-        states: std::ops::Range<usize>,
+        queue: &ClipQueue,
         claimed: &Mutex<HashMap<String, PathBuf>>,
     ) -> Outcome {
         let failed = |error: String| Outcome::Failed { error };
@@ -237,14 +266,11 @@ impl Batch<'_> {
                 t
             }
             None => {
-                let prepared = match self.pipeline.prepare(path, &self.call_options) {
+                let mut prepared = match self.pipeline.prepare(path, &self.call_options) {
                     Ok(p) => p,
                     Err(e) => return failed(e.to_string()),
                 };
-                let decoded =
-                    self.pipeline
-                        .transcriber
-                        .transcribe_on(states, &prepared.clips(), &|| {});
+                let decoded = queue.decode(prepared.take_clips());
                 let transcript = self.pipeline.assemble(prepared, decoded);
                 if let Some(cache) = self.cache {
                     if let Err(e) = cache.put(&transcript_key, &transcript) {
@@ -267,6 +293,142 @@ impl Batch<'_> {
             transcribed,
             warnings,
         }))
+    }
+}
+
+/// How the decoders (one per whisper state) spent a batch, summed over them: decoding, or
+/// waiting for a clip. Waiting is what a better overlap of reading and decoding removes; unlike
+/// the wall clock, it does not depend on what else the machine runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DecoderTime {
+    pub busy: Duration,
+    pub idle: Duration,
+}
+
+impl DecoderTime {
+    /// The share of the decoders' time spent decoding (0 when they never ran).
+    pub fn busy_share(&self) -> f64 {
+        let total = (self.busy + self.idle).as_secs_f64();
+        if total > 0.0 {
+            self.busy.as_secs_f64() / total
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The clips of one call, shared by the decoders that take them.
+struct CallClips {
+    samples: Vec<Vec<f32>>,
+    results: Mutex<Results>,
+    finished: Condvar,
+}
+
+struct Results {
+    slots: Vec<Option<Result<Decoded, TranscribeError>>>,
+    left: usize,
+}
+
+/// Clips waiting for a decoder, in the order they were queued (see the module doc).
+#[derive(Default)]
+struct ClipQueue {
+    waiting: Mutex<Waiting>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct Waiting {
+    clips: VecDeque<(Arc<CallClips>, usize)>,
+    closed: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing here panics while holding these locks; a poisoned one still holds whole data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ClipQueue {
+    /// Queues a call's clips and blocks until all are decoded; results in the clips' order.
+    fn decode(&self, samples: Vec<Vec<f32>>) -> Vec<Result<Decoded, TranscribeError>> {
+        let n = samples.len();
+        let call = Arc::new(CallClips {
+            samples,
+            results: Mutex::new(Results {
+                slots: (0..n).map(|_| None).collect(),
+                left: n,
+            }),
+            finished: Condvar::new(),
+        });
+        lock(&self.waiting)
+            .clips
+            .extend((0..n).map(|i| (Arc::clone(&call), i)));
+        self.ready.notify_all();
+        let mut results = lock(&call.results);
+        while results.left > 0 {
+            results = call
+                .finished
+                .wait(results)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        std::mem::take(&mut results.slots)
+            .into_iter()
+            .map(|slot| {
+                slot.unwrap_or(Err(TranscribeError::Decode {
+                    seconds: 0.0,
+                    reason: "not decoded".into(),
+                }))
+            })
+            .collect()
+    }
+
+    /// A decoder: takes clips with worker `worker`'s state until the queue is closed and empty.
+    fn serve(&self, transcriber: &Transcriber, worker: usize) -> DecoderTime {
+        let mut time = DecoderTime::default();
+        loop {
+            let waiting_since = Instant::now();
+            let (call, i) = {
+                let mut waiting = lock(&self.waiting);
+                loop {
+                    if let Some(task) = waiting.clips.pop_front() {
+                        break task;
+                    }
+                    if waiting.closed {
+                        time.idle += waiting_since.elapsed();
+                        return time;
+                    }
+                    waiting = self.ready.wait(waiting).unwrap_or_else(|p| p.into_inner());
+                }
+            };
+            let decoding_since = Instant::now();
+            time.idle += decoding_since - waiting_since;
+            let seconds = call.samples[i].len() as f64 / f64::from(WHISPER_RATE);
+            // A panic inside whisper.cpp's bindings must not leave the call waiting forever.
+            let result = panic::catch_unwind(AssertUnwindSafe(|| {
+                transcriber.decode_on(worker, &call.samples[i])
+            }))
+            .unwrap_or_else(|panic| {
+                Err(TranscribeError::Decode {
+                    seconds,
+                    reason: panic_message(&panic),
+                })
+            });
+            time.busy += decoding_since.elapsed();
+            let mut results = lock(&call.results);
+            results.slots[i] = Some(result);
+            results.left -= 1;
+            if results.left == 0 {
+                call.finished.notify_all();
+            }
+        }
+    }
+}
+
+struct CloseOnDrop<'a>(&'a ClipQueue);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.waiting).closed = true;
+        self.0.ready.notify_all();
     }
 }
 

@@ -2,7 +2,9 @@
 //! Whisper → text → a [`CallTranscript`].
 //!
 //! Runs on the calling thread except for decoding, which [`Transcriber`] spreads over its
-//! workers. The clips of both parties go to the workers together, so a stereo call keeps every
+//! workers. [`Pipeline::transcribe_call`] is [`Pipeline::prepare`] (read, resample, cut into
+//! clips), decoding, then [`Pipeline::assemble`]; a batch calls the steps itself to decode each
+//! call on its own worker. The clips of both parties go to the workers together, so a stereo call keeps every
 //! core busy. A clip that fails to decode does not lose the call: its utterance keeps its times,
 //! with empty text, and the transcript carries a warning.
 
@@ -78,6 +80,15 @@ impl PreparedCall {
     /// The clips to decode, in the order [`Pipeline::assemble`] expects their results.
     pub fn clips(&self) -> Vec<&[f32]> {
         self.clips.iter().map(|c| c.samples.as_slice()).collect()
+    }
+
+    /// Moves the clips' samples out, in [`PreparedCall::clips`] order, for decoders elsewhere
+    /// ([`Pipeline::assemble`] needs only the rest).
+    pub fn take_clips(&mut self) -> Vec<Vec<f32>> {
+        self.clips
+            .iter_mut()
+            .map(|c| std::mem::take(&mut c.samples))
+            .collect()
     }
 
     /// The recording's length.

@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 
 use crate::audio::ChannelMap;
-use crate::batch::{self, Batch, Done, Outcome};
+use crate::batch::{self, Batch, DecoderTime, Done, Outcome};
 use crate::cache::{model_fingerprint, TranscriptCache};
 use crate::pipeline::{CallOptions, Pipeline};
 use crate::scorecard::Scorecard;
@@ -137,15 +137,23 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<Exit> {
     });
     bar.finish_and_clear();
     // A store that cannot be written stops the batch; what was committed stays.
-    if let Err(e) = result {
-        tally.print_summary();
-        return Err(e.context(format!(
-            "the batch stopped after {} of {} call(s)",
-            tally.done,
-            paths.len()
-        )));
-    }
-    tally.print_summary();
+    let decoders = match result {
+        Ok(decoders) => decoders,
+        Err(e) => {
+            tally.print_summary(None);
+            return Err(e.context(format!(
+                "the batch stopped after {} of {} call(s)",
+                tally.done,
+                paths.len()
+            )));
+        }
+    };
+    tracing::info!(
+        busy_s = decoders.busy.as_secs_f64(),
+        idle_s = decoders.idle.as_secs_f64(),
+        "whisper workers"
+    );
+    tally.print_summary(Some(decoders));
     Ok(if tally.failed.is_empty() {
         Exit::Done
     } else {
@@ -283,7 +291,7 @@ impl Tally {
         parts.join(" · ")
     }
 
-    fn print_summary(&self) {
+    fn print_summary(&self, decoders: Option<DecoderTime>) {
         let wall = self.started.elapsed().as_secs_f64();
         let mut line = format!(
             "scored {} call(s), {:.2} h of audio, in {}",
@@ -297,6 +305,12 @@ impl Tally {
                 self.transcribed,
                 self.scored - self.transcribed,
                 self.audio / wall.max(1e-9)
+            ));
+        }
+        if let Some(decoders) = decoders.filter(|_| self.transcribed > 0) {
+            line.push_str(&format!(
+                "; whisper workers busy {:.0}% of the time",
+                decoders.busy_share() * 100.0
             ));
         }
         eprintln!("{line}");

@@ -9,7 +9,6 @@
 
 pub mod guard;
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once};
@@ -132,6 +131,16 @@ impl Transcriber {
         self.states.len()
     }
 
+    /// Decodes one clip on the calling thread with worker `worker`'s whisper state (indices wrap
+    /// around), waiting while another caller uses that state. A batch runs one thread per
+    /// worker over a queue of clips from several calls with this.
+    pub fn decode_on(&self, worker: usize, clip: &[f32]) -> Result<Decoded, TranscribeError> {
+        let state = &self.states[worker % self.states.len()];
+        // See `transcribe` on poisoned states.
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        self.decode(&mut state, clip)
+    }
+
     /// Decodes every clip; results come back in the clips' order. `on_done` is called (from a
     /// worker thread) after each clip, for progress.
     pub fn transcribe(
@@ -139,27 +148,12 @@ impl Transcriber {
         clips: &[&[f32]],
         on_done: &(dyn Fn() + Sync),
     ) -> Vec<Result<Decoded, TranscribeError>> {
-        self.transcribe_on(0..self.states.len(), clips, on_done)
-    }
-
-    /// [`Transcriber::transcribe`] on some of the workers only (indices into `0..workers()`,
-    /// clamped): callers on disjoint ranges decode at the same time without waiting for each
-    /// other, which is how a batch keeps one call per worker.
-    pub fn transcribe_on(
-        &self,
-        workers: Range<usize>,
-        clips: &[&[f32]],
-        on_done: &(dyn Fn() + Sync),
-    ) -> Vec<Result<Decoded, TranscribeError>> {
         let next = AtomicUsize::new(0);
         let results: Vec<Mutex<Option<Result<Decoded, TranscribeError>>>> =
             clips.iter().map(|_| Mutex::new(None)).collect();
-        // At least one state: `load` makes one or more.
-        let first = workers.start.min(self.states.len() - 1);
-        let states = &self.states[first..workers.end.clamp(first + 1, self.states.len())];
-        let workers = states.len().min(clips.len()).max(1);
+        let workers = self.states.len().min(clips.len()).max(1);
         std::thread::scope(|scope| {
-            for state in states.iter().take(workers) {
+            for state in self.states.iter().take(workers) {
                 let (next, results) = (&next, &results);
                 scope.spawn(move || {
                     // A poisoned state means a decode panicked inside whisper.cpp; its state is
