@@ -286,33 +286,31 @@ impl Store {
 
     fn migrate(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let version = |conn: &Connection| -> rusqlite::Result<i64> {
+            conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        };
+        // The common case, an up-to-date store, takes no write lock (a report may run beside a
+        // batch).
+        match version(&self.conn).map_err(open_err)? {
+            SCHEMA_VERSION => return Ok(()),
+            0 => {}
+            found => return Err(StoreError::Newer { path, found }),
+        }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
-        let version: i64 = tx
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
-        match version {
-            0 => {
-                tx.execute_batch(SCHEMA)
-                    .and_then(|()| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
-                    .map_err(|source| StoreError::Open {
-                        path: path.clone(),
-                        source,
-                    })?;
-            }
-            SCHEMA_VERSION => {}
-            found => return Err(StoreError::Newer { path, found }),
+            .map_err(open_err)?;
+        // Another process may have created the schema while this one waited for the lock.
+        if version(&tx).map_err(open_err)? == 0 {
+            tx.execute_batch(SCHEMA)
+                .and_then(|()| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
+                .map_err(open_err)?;
         }
-        tx.commit()
-            .map_err(|source| StoreError::Open { path, source })
+        tx.commit().map_err(open_err)
     }
 
     pub fn path(&self) -> &Path {
