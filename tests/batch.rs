@@ -334,6 +334,28 @@ fn the_store_is_on_by_default_under_zhijian_home_and_no_store_keeps_nothing() {
         assert_eq!(stdout(&out).lines().count(), 1);
         assert_eq!(home.path().join("zhijian.db").exists(), kept, "{flag:?}");
     }
+
+    // A home where nothing can be created (here: a file) costs the store and the cache, not
+    // the scorecards.
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_dir = write(dir.path(), "home", b"a file");
+    let out = Command::new(env!("CARGO_BIN_EXE_zhijian"))
+        .env("ZHIJIAN_HOME", &not_a_dir)
+        .env_remove("ZHIJIAN_DB")
+        .env_remove("ZHIJIAN_CACHE")
+        .args(["score", "--format", "json", "--model"])
+        .arg(&model)
+        .args(DECODING)
+        .arg(&call)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("calls are not stored") && err.contains("not cached"),
+        "{err}"
+    );
 }
 
 #[test]

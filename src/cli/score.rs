@@ -40,15 +40,32 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<Exit> {
             .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
     }
     let transcriber = args.decoding.load()?;
+    // A store or cache named on the command line (or in the environment) must work; the
+    // default ones are a convenience, and a machine where they cannot be made (a read-only
+    // home) still scores calls, as CONTRACT §2 promises.
     let cache = if args.cache.no_cache {
         None
     } else {
-        Some(TranscriptCache::open(&args.cache.dir())?)
+        match TranscriptCache::open(&args.cache.dir()) {
+            Ok(cache) => Some(cache),
+            Err(e) if args.cache.cache.is_none() => {
+                eprintln!("warning: {e}; transcripts are not cached (--no-cache silences this)");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
     let mut store = if args.store.no_store {
         None
     } else {
-        Some(Store::open(&args.store.path())?)
+        match Store::open(&args.store.path()) {
+            Ok(store) => Some(store),
+            Err(e) if args.store.db.is_none() => {
+                eprintln!("warning: {e}; calls are not stored (--no-store silences this)");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
     // The model's content is part of every transcript's key; only needed when keys are kept.
     let model_sha256 = if cache.is_some() || store.is_some() {
