@@ -149,8 +149,9 @@ pub struct ScoreArgs {
     #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
     pub agent_channel: Option<u8>,
 
-    /// Calls in flight at once [default: one per decoding worker, each decoding its call alone,
-    /// so one call's reading and speech detection overlap another's decoding].
+    /// Calls in flight at once; their clips share the decoding workers, so the next call is
+    /// read and its first clips decoded while the last clips of the previous one finish
+    /// [default: the number of decoding workers].
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
