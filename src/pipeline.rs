@@ -2,18 +2,21 @@
 //! Whisper → text → a [`CallTranscript`].
 //!
 //! Runs on the calling thread except for decoding, which [`Transcriber`] spreads over its
-//! workers. The clips of both parties go to the workers together, so a stereo call keeps every
+//! workers. [`Pipeline::transcribe_call`] is [`Pipeline::prepare`] (read, resample, cut into
+//! clips), decoding, then [`Pipeline::assemble`]; a batch calls the steps itself to decode each
+//! call on its own worker. The clips of both parties go to the workers together, so a stereo call keeps every
 //! core busy. A clip that fails to decode does not lose the call: its utterance keeps its times,
 //! with empty text, and the transcript carries a warning.
 
 use std::path::{Path, PathBuf};
 
 use crate::audio::{read_wav, AudioError, ChannelMap, ChannelMapError};
-use crate::call::{tones, Sidecar, SidecarError};
+use crate::call::tones::{self, ToneReport};
+use crate::call::{Sidecar, SidecarError};
 use crate::party::{Party, Seconds};
 use crate::resample::{ResampleError, Resampler, WHISPER_RATE};
 use crate::text::TextAnalyzer;
-use crate::transcribe::Transcriber;
+use crate::transcribe::{Decoded, TranscribeError, Transcriber};
 use crate::transcript::{CallTranscript, Track, Utterance};
 use crate::voice::{self, SpeechSpan, VoiceConfig};
 
@@ -62,6 +65,41 @@ struct Clip {
     samples: Vec<f32>,
 }
 
+/// A call read, resampled and cut into clips, waiting for Whisper: the first half of
+/// [`Pipeline::transcribe_call`]. A batch prepares the next call while the current one decodes.
+pub struct PreparedCall {
+    path: PathBuf,
+    call_id: String,
+    duration: Seconds,
+    sample_rate: u32,
+    encoding: String,
+    tracks: Vec<Track>,
+    clips: Vec<Clip>,
+    /// Ringback and busy tone found in the customer channel.
+    tones: ToneReport,
+}
+
+impl PreparedCall {
+    /// The clips to decode, in the order [`Pipeline::assemble`] expects their results.
+    pub fn clips(&self) -> Vec<&[f32]> {
+        self.clips.iter().map(|c| c.samples.as_slice()).collect()
+    }
+
+    /// Moves the clips' samples out, in [`PreparedCall::clips`] order, for decoders elsewhere
+    /// ([`Pipeline::assemble`] needs only the rest).
+    pub fn take_clips(&mut self) -> Vec<Vec<f32>> {
+        self.clips
+            .iter_mut()
+            .map(|c| std::mem::take(&mut c.samples))
+            .collect()
+    }
+
+    /// The recording's length.
+    pub fn duration(&self) -> Seconds {
+        self.duration
+    }
+}
+
 impl Pipeline<'_> {
     /// Transcribes one call. `on_clip(done, total)` reports decoding progress.
     pub fn transcribe_call(
@@ -70,6 +108,24 @@ impl Pipeline<'_> {
         options: &CallOptions,
         on_clip: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CallTranscript, PipelineError> {
+        let prepared = self.prepare(path, options)?;
+        let total = prepared.clips.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let tick = || {
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            on_clip(n, total);
+        };
+        let decoded = self.transcriber.transcribe(&prepared.clips(), &tick);
+        Ok(self.assemble(prepared, decoded))
+    }
+
+    /// Reads, resamples and cuts one call into clips (everything but decoding), on the calling
+    /// thread.
+    pub fn prepare(
+        &self,
+        path: &Path,
+        options: &CallOptions,
+    ) -> Result<PreparedCall, PipelineError> {
         let sidecar = Sidecar::load_for(path)?.unwrap_or_default();
         let map = options.channels.or(sidecar.channels).unwrap_or_default();
         let recording = read_wav(path)?;
@@ -134,15 +190,31 @@ impl Pipeline<'_> {
             .map(|samples| tones::infer_events(&samples, rate, agent_first_speech))
             .unwrap_or_default();
 
-        let total = clips.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let tick = || {
-            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            on_clip(n, total);
-        };
-        let inputs: Vec<&[f32]> = clips.iter().map(|c| c.samples.as_slice()).collect();
-        let decoded = self.transcriber.transcribe(&inputs, &tick);
+        let call_id = sidecar.call_id.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        Ok(PreparedCall {
+            path: path.to_path_buf(),
+            call_id,
+            duration: duration.rounded(),
+            sample_rate: rate,
+            encoding: encoding.to_string(),
+            tracks,
+            clips,
+            tones,
+        })
+    }
 
+    /// Puts a prepared call and its clips' decoded text (in [`PreparedCall::clips`] order)
+    /// together into a transcript.
+    pub fn assemble(
+        &self,
+        prepared: PreparedCall,
+        decoded: Vec<Result<Decoded, TranscribeError>>,
+    ) -> CallTranscript {
+        let clips = prepared.clips;
         let mut warnings = Vec::new();
         let mut utterances: Vec<Utterance> = clips
             .iter()
@@ -170,22 +242,16 @@ impl Pipeline<'_> {
             })
             .collect();
         utterances.sort_by(|a, b| a.start.0.total_cmp(&b.start.0).then(a.party.cmp(&b.party)));
-
-        let call_id = sidecar.call_id.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
-        Ok(CallTranscript {
-            call_id,
-            source: path.to_path_buf(),
-            duration: duration.rounded(),
-            sample_rate: rate,
-            encoding: encoding.to_string(),
-            tracks,
+        CallTranscript {
+            call_id: prepared.call_id,
+            source: prepared.path,
+            duration: prepared.duration,
+            sample_rate: prepared.sample_rate,
+            encoding: prepared.encoding,
+            tracks: prepared.tracks,
             utterances,
             warnings,
-            tones,
-        })
+            tones: prepared.tones,
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 mod util;
 
+mod batch;
 mod cli_errors;
 mod score_fixtures;
 mod transcribe_fixtures;

@@ -9,12 +9,30 @@ pub fn fixture(name: &str) -> PathBuf {
     root().join("fixtures/calls").join(name)
 }
 
-/// Runs the built binary with `args`.
+/// Runs the built binary with `args`, with a store of its own that is deleted afterwards and the
+/// tests' shared transcript cache: a test never touches the user's store or cache (`--db` and
+/// `--cache` still override).
 pub fn zhijian(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zhijian"))
+    let home = tempfile::tempdir().expect("temp dir");
+    command(&home.path().join("zhijian.db"))
         .args(args)
         .output()
         .expect("run zhijian")
+}
+
+/// The binary, with `db` as its store and the tests' shared transcript cache.
+pub fn command(db: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zhijian"));
+    command
+        .env("ZHIJIAN_DB", db)
+        .env("ZHIJIAN_CACHE", test_cache());
+    command
+}
+
+/// A transcript cache shared by the tests (and kept between test runs: entries are keyed by
+/// everything a transcript depends on, so a stale one cannot be hit).
+pub fn test_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("transcripts")
 }
 
 pub fn stdout(o: &Output) -> String {

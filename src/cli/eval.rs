@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+use crate::batch::{Batch, Done, Outcome};
+use crate::cache::{model_fingerprint, TranscriptCache};
 use crate::call::asterisk::QueueLog;
-use crate::call::{events_for_recording, CallEvent};
 use crate::eval::{Evaluation, Floor, Settings};
 use crate::party::Seconds;
 use crate::pipeline::{CallOptions, Pipeline};
@@ -16,7 +17,7 @@ use crate::rules::{judge_call, Overrides, RuleSet};
 use crate::text::TextAnalyzer;
 use crate::transcribe::Strategy;
 
-use super::{progress_bar, short_name, BySound, EvalArgs, Format, Outcome};
+use super::{progress_bar, short_name, BySound, EvalArgs, Format, Outcome as Exit};
 
 /// The labelled calls under `dir`: WAVs with a reference that says what each rule should give.
 fn labelled_calls(dir: &Path) -> Result<Vec<(PathBuf, Reference)>> {
@@ -48,7 +49,7 @@ fn labelled_calls(dir: &Path) -> Result<Vec<(PathBuf, Reference)>> {
     Ok(calls)
 }
 
-pub(crate) fn run(args: &EvalArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &EvalArgs) -> Result<Exit> {
     let calls = labelled_calls(&args.dir)?;
     if calls.is_empty() {
         bail!(
@@ -88,11 +89,33 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Outcome> {
             )?,
         ],
     };
-    let queue_log = args.queue_log.as_deref().map(QueueLog::load).transpose()?;
+    let queue_log = match &args.queue_log {
+        Some(path) => {
+            let log = QueueLog::load(path)?;
+            for bad in &log.errors {
+                eprintln!("warning: {bad}");
+            }
+            Some(log)
+        }
+        None => None,
+    };
     let transcriber = args.decoding.load()?;
-    let pipeline = Pipeline {
-        transcriber: &transcriber,
-        text: &analyzer,
+    let cache = if args.cache.no_cache {
+        None
+    } else {
+        match TranscriptCache::open(&args.cache.dir()) {
+            Ok(cache) => Some(cache),
+            Err(e) if args.cache.cache.is_none() => {
+                eprintln!("warning: {e}; transcripts are not cached (--no-cache silences this)");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let model = args.decoding.model_path();
+    let model_sha256 = match &cache {
+        Some(cache) => model_fingerprint(&model, Some(cache))?,
+        None => String::new(),
     };
     let decoding = {
         let o = transcriber.options();
@@ -106,7 +129,6 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Outcome> {
             strategy
         }
     };
-    let model = crate::model::resolve_model_path(args.decoding.model.as_deref());
     let mut evaluations: Vec<Evaluation> = variants
         .iter()
         .map(|rules| {
@@ -122,41 +144,48 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Outcome> {
         })
         .collect();
 
+    // The calls go through the batch (decoders shared by the calls in flight, transcripts
+    // cached), scored with the first variant; every variant then judges the same transcript and
+    // events.
+    let batch = Batch {
+        pipeline: Pipeline {
+            transcriber: &transcriber,
+            text: &analyzer,
+        },
+        rules: &variants[0],
+        call_options: CallOptions::default(),
+        cache: cache.as_ref(),
+        model_sha256: &model_sha256,
+        jobs: transcriber.workers(),
+        scored: Default::default(),
+        force: true,
+        queue_log: queue_log.as_ref(),
+    };
+    let paths: Vec<PathBuf> = calls.iter().map(|(path, _)| path.clone()).collect();
     let started = Instant::now();
     let bar = progress_bar(calls.len());
-    for (path, reference) in &calls {
-        bar.set_message(short_name(path));
-        let on_clip = |done: usize, total: usize| {
-            bar.set_message(format!("{} · clip {done}/{total}", short_name(path)))
-        };
-        let scored = pipeline
-            .transcribe_call(path, &CallOptions::default(), &on_clip)
-            .map_err(anyhow::Error::from)
-            .and_then(|transcript| {
-                let events: Vec<CallEvent> =
-                    events_for_recording(path, &transcript.tones, queue_log.as_ref())?
-                        .events()
-                        .cloned()
-                        .collect();
-                Ok((transcript, events))
-            });
-        match scored {
-            Ok((transcript, events)) => {
+    batch.run(&paths, &mut |done: Done| -> Result<()> {
+        let (path, reference) = &calls[done.index];
+        match done.outcome {
+            Outcome::Scored(call) => {
                 for (rules, evaluation) in variants.iter().zip(&mut evaluations) {
-                    let results = judge_call(rules, &analyzer, &transcript, &events);
-                    evaluation.add(&transcript.call_id, path, &reference.expect, &results);
-                    evaluation.audio = Seconds(evaluation.audio.0 + transcript.duration.0);
+                    let results = judge_call(rules, &analyzer, &call.transcript, &call.card.events);
+                    evaluation.add(&call.transcript.call_id, path, &reference.expect, &results);
+                    evaluation.audio = Seconds(evaluation.audio.0 + call.transcript.duration.0);
                 }
             }
-            Err(e) => {
-                bar.suspend(|| eprintln!("error: {e:#}"));
+            Outcome::Skipped { .. } => unreachable!("an evaluation scores every call (force)"),
+            Outcome::Failed { error } => {
+                bar.suspend(|| eprintln!("error: {error}"));
                 for evaluation in &mut evaluations {
-                    evaluation.failed.push((path.clone(), format!("{e:#}")));
+                    evaluation.failed.push((path.clone(), error.clone()));
                 }
             }
         }
+        bar.set_message(short_name(path));
         bar.inc(1);
-    }
+        Ok(())
+    })?;
     bar.finish_and_clear();
     let wall = Seconds(started.elapsed().as_secs_f64());
     for evaluation in &mut evaluations {
@@ -181,9 +210,9 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Outcome> {
     }
     out.flush()?;
     let mut outcome = if evaluations.iter().any(|e| !e.failed.is_empty()) {
-        Outcome::SomeFailed
+        Exit::SomeFailed
     } else {
-        Outcome::Done
+        Exit::Done
     };
     if let (Some(floor), Some(primary)) = (&floor, evaluations.first()) {
         let below = floor.check(primary);
@@ -201,7 +230,7 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Outcome> {
                 below.len(),
                 floor.path.display()
             );
-            outcome = Outcome::SomeFailed;
+            outcome = Exit::SomeFailed;
         }
     }
     Ok(outcome)

@@ -5,6 +5,8 @@
 //! standard error, the others still done), 2 for usage errors (clap's own).
 
 mod eval;
+mod report;
+mod rescore;
 mod rules;
 mod score;
 mod transcribe;
@@ -62,6 +64,14 @@ pub enum Command {
     /// and no --out, one scorecard per line (JSON Lines) goes to standard output; with --out DIR,
     /// one file per call (CALL_ID.json, .txt or .html). A call that cannot be read is reported on
     /// standard error and the others are still scored; the exit status is then 1.
+    ///
+    /// Directories are searched for *.wav (--recursive: their subdirectories too). Every scored
+    /// call goes into the store (an SQLite database; --db, --no-store), one transaction per call,
+    /// with its agent, queue and start time from the sidecar ("agent_id", "queue", "started_at").
+    /// A rerun skips calls the store already holds from the same audio, model, settings, sidecar
+    /// and rules (their stored scorecards are still printed) unless --force, so a killed batch
+    /// resumes where it stopped. Transcripts are cached by the audio's content hash, model and
+    /// decoding settings (--cache, --no-cache): scoring a call again never transcribes it again.
     Score(ScoreArgs),
     /// Measure detection accuracy on labelled calls: precision and recall per rule.
     ///
@@ -71,6 +81,22 @@ pub enum Command {
     /// is a fail: a false positive is a fault found where there is none. With --floor FILE, the
     /// exit status is 1 when a rule falls below its floor.
     Eval(EvalArgs),
+    /// Re-apply the rules to every stored call, from its stored transcript (nothing is
+    /// transcribed).
+    ///
+    /// For a changed rules/ directory: each call is judged again and its results, findings and
+    /// score replaced, one transaction per call. Calls already scored with these exact rules are
+    /// skipped unless --force. The calls whose score changed are listed on standard output
+    /// (CALL_ID OLD -> NEW), a summary on standard error.
+    Rescore(RescoreArgs),
+    /// Report on the stored calls: CSV, JSON Lines, or an HTML index with agent and team views.
+    ///
+    /// Selects calls by the day they started (on their own clock), agent, rule verdict and score;
+    /// lists them worst first, with per-agent and per-queue pass rates per rule and weekly trends.
+    /// csv and json go to standard output, or with --out DIR to DIR/calls.csv + DIR/agents.csv or
+    /// DIR/report.jsonl; html needs --out DIR: DIR/index.html links to one scorecard page per call
+    /// in DIR/calls/.
+    Report(ReportArgs),
     /// The service standard: check rule files, run their test cases.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -105,9 +131,14 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// Recorded calls (WAV), each with its optional NAME.events.json sidecar.
-    #[arg(required = true, value_name = "CALL.wav")]
+    /// Recorded calls (WAV), each with its optional NAME.events.json sidecar, or directories of
+    /// them.
+    #[arg(required = true, value_name = "CALL.wav|DIR")]
     pub calls: Vec<PathBuf>,
+
+    /// Also search the subdirectories of directories given.
+    #[arg(short, long)]
+    pub recursive: bool,
 
     #[command(flatten)]
     pub rules: RulesArg,
@@ -134,6 +165,134 @@ pub struct ScoreArgs {
     /// from NAME.cdr.json beside each recording without being asked.
     #[arg(long, value_name = "FILE")]
     pub queue_log: Option<PathBuf>,
+
+    /// Calls in flight at once; their clips share the decoding workers, so the next call is
+    /// read and its first clips decoded while the last clips of the previous one finish
+    /// [default: the number of decoding workers].
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Score calls again even if the store holds them from the same inputs and rules.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print no scorecards (the store and --out still get them); the summary still goes to
+    /// standard error.
+    #[arg(short, long, conflicts_with = "out")]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Where scored calls are kept.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The store (SQLite database) [default: $ZHIJIAN_HOME/zhijian.db, else
+    /// ~/.local/share/zhijian/zhijian.db].
+    #[arg(long, env = "ZHIJIAN_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Keep nothing in the store (and skip nothing: every call is scored). Wins over --db.
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+impl StoreArgs {
+    pub fn path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(crate::store::default_path)
+    }
+}
+
+/// Where transcripts are cached.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// The transcript cache [default: $ZHIJIAN_HOME/cache/transcripts, else
+    /// ~/.cache/zhijian/transcripts].
+    #[arg(long, env = "ZHIJIAN_CACHE", value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+
+    /// Neither read nor write cached transcripts: transcribe every call. Wins over --cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    pub fn dir(&self) -> PathBuf {
+        self.cache.clone().unwrap_or_else(crate::cache::default_dir)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RescoreArgs {
+    #[command(flatten)]
+    pub rules: RulesArg,
+
+    /// The store [default: $ZHIJIAN_HOME/zhijian.db, else ~/.local/share/zhijian/zhijian.db].
+    #[arg(long, env = "ZHIJIAN_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Re-score calls already scored with these rules too.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The store [default: $ZHIJIAN_HOME/zhijian.db, else ~/.local/share/zhijian/zhijian.db].
+    #[arg(long, env = "ZHIJIAN_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// First day, YYYY-MM-DD (inclusive; the day on the call's own clock). Calls with no
+    /// "started_at" are left out when a day is given.
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub from: Option<crate::store::Date>,
+
+    /// Last day, YYYY-MM-DD (inclusive).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub to: Option<crate::store::Date>,
+
+    /// Only this agent's calls (the sidecar's "agent_id").
+    #[arg(long, value_name = "ID")]
+    pub agent: Option<String>,
+
+    /// Only calls this rule applied to (pass or fail); with --verdict, calls with that verdict
+    /// on it.
+    #[arg(long, value_name = "ID")]
+    pub rule: Option<crate::rules::RuleId>,
+
+    /// Only calls with this verdict on --rule (without --rule: on any rule).
+    #[arg(long, value_name = "VERDICT", value_parser = ["pass", "fail", "not_applicable"])]
+    pub verdict: Option<String>,
+
+    /// Only calls scoring at least N.
+    #[arg(long, value_name = "N")]
+    pub min_score: Option<u32>,
+
+    /// Only calls scoring at most N.
+    #[arg(long, value_name = "N")]
+    pub max_score: Option<u32>,
+
+    #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
+    pub format: ReportFormat,
+
+    /// Write the report into this directory instead of standard output (required for html).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    Json,
+    Html,
+}
+
+fn parse_date(text: &str) -> Result<crate::store::Date, String> {
+    crate::store::Date::parse(text)
 }
 
 #[derive(Debug, Args)]
@@ -166,6 +325,11 @@ pub struct EvalArgs {
 
     #[command(flatten)]
     pub decoding: DecodingArgs,
+
+    /// Transcripts come from and go to the transcript cache, as for score: evaluating again
+    /// after a rules change transcribes nothing.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -278,9 +442,14 @@ impl DecodingArgs {
 
     /// Loads the model, or says how to get it.
     pub fn load(&self) -> Result<Transcriber> {
-        let path = model::resolve_model_path(self.model.as_deref());
+        let path = self.model_path();
         model::check_model(&path)?;
         Ok(Transcriber::load(&path, self.options())?)
+    }
+
+    /// The model file these settings name.
+    pub fn model_path(&self) -> PathBuf {
+        model::resolve_model_path(self.model.as_deref())
     }
 }
 
@@ -341,6 +510,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Transcribe(args) => transcribe::run(&args),
         Command::Score(args) => score::run(&args),
+        Command::Rescore(args) => rescore::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Rules(command) => rules::run(command),
         Command::Eval(args) => eval::run(&args),
         Command::Model(ModelCommand::Install {

@@ -215,11 +215,11 @@ impl ModelError {
     }
 }
 
-fn env_path(get: &dyn Fn(&str) -> Option<OsString>, key: &str) -> Option<PathBuf> {
+pub(crate) fn env_path(get: &dyn Fn(&str) -> Option<OsString>, key: &str) -> Option<PathBuf> {
     get(key).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
-fn home_dir(get: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
+pub(crate) fn home_dir(get: &dyn Fn(&str) -> Option<OsString>) -> PathBuf {
     env_path(get, "HOME")
         .or_else(|| env_path(get, "USERPROFILE"))
         .unwrap_or_else(|| PathBuf::from("."))

@@ -270,6 +270,8 @@ pub struct RuleSet {
     pub rules: Vec<LoadedRule>,
     /// The files as read, by name.
     files: BTreeMap<String, String>,
+    /// See [`RuleSet::fingerprint`].
+    fingerprint: String,
 }
 
 /// Settings that override `standard.toml` for one run.
@@ -542,11 +544,13 @@ impl RuleSet {
             }
         }
         if errors.is_empty() {
+            let fingerprint = fingerprint_of(&files, overrides);
             Ok(RuleSet {
                 dir: dir.to_path_buf(),
                 standard,
                 rules,
                 files,
+                fingerprint,
             })
         } else {
             Err(RulesError::Invalid(errors))
@@ -560,6 +564,36 @@ impl RuleSet {
             .find(|r| r.id == id)
             .expect("every rule is loaded")
     }
+
+    /// The rule set's version as content: a SHA-256 (hex) of every file it was read from, names
+    /// included. It changes whenever any rules file does (a weight, a phrase, a test case), so a
+    /// store can tell which calls were scored under other rules; the same files give the same
+    /// fingerprint wherever they are (the built-in copy and `rules/` on disk agree). Overrides
+    /// given for the run (matching by sound on or off) are part of it.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+}
+
+fn fingerprint_of(files: &BTreeMap<String, String>, overrides: Overrides) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    // No overrides hash as nothing, so the files alone give the same fingerprint as before.
+    if let Some(by_sound) = overrides.by_sound {
+        hash.update(if by_sound {
+            b"by_sound=on"
+        } else {
+            b"by_sound=of"
+        });
+    }
+    // Lengths delimit names and contents, so no two different sets of files hash alike.
+    for (name, text) in files {
+        for part in [name, text] {
+            hash.update((part.len() as u64).to_le_bytes());
+            hash.update(part.as_bytes());
+        }
+    }
+    crate::model::hex(&hash.finalize())
 }
 
 fn load_standard(path: &Path, text: &str) -> Result<Standard, Vec<Located>> {
@@ -696,6 +730,29 @@ mod tests {
         let ids: Vec<RuleId> = set.rules.iter().map(|r| r.id).collect();
         assert_eq!(ids, RuleId::ALL);
         assert!(set.standard.org_names.iter().any(|o| o.contains("联通")));
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_files_not_where_they_are() {
+        let built_in = RuleSet::built_in(analyzer()).unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let on_disk = RuleSet::load(&dir, analyzer()).unwrap();
+        assert_eq!(built_in.fingerprint(), on_disk.fingerprint());
+        assert_eq!(built_in.fingerprint().len(), 64);
+        let heavier = load_with(|files| {
+            let text = files.get_mut("greeting.toml").unwrap();
+            *text = text.replacen("weight = 10", "weight = 12", 1);
+        })
+        .unwrap();
+        assert_ne!(heavier.fingerprint(), built_in.fingerprint());
+        let commented = load_with(|files| {
+            files
+                .get_mut("closing.toml")
+                .unwrap()
+                .push_str("\n# reviewed\n");
+        })
+        .unwrap();
+        assert_ne!(commented.fingerprint(), built_in.fingerprint());
     }
 
     #[test]

@@ -126,6 +126,21 @@ impl Transcriber {
         &self.options
     }
 
+    /// How many workers (whisper states) it has.
+    pub fn workers(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Decodes one clip on the calling thread with worker `worker`'s whisper state (indices wrap
+    /// around), waiting while another caller uses that state. A batch runs one thread per
+    /// worker over a queue of clips from several calls with this.
+    pub fn decode_on(&self, worker: usize, clip: &[f32]) -> Result<Decoded, TranscribeError> {
+        let state = &self.states[worker % self.states.len()];
+        // See `transcribe` on poisoned states.
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        self.decode(&mut state, clip)
+    }
+
     /// Decodes every clip; results come back in the clips' order. `on_done` is called (from a
     /// worker thread) after each clip, for progress.
     pub fn transcribe(
