@@ -5,15 +5,20 @@
 //! workers. The clips of both parties go to the workers together, so a stereo call keeps every
 //! core busy. A clip that fails to decode does not lose the call: its utterance keeps its times,
 //! with empty text, and the transcript carries a warning.
+//!
+//! The live monitor ([`crate::live`]) runs the same stages on a stream and shares the pieces
+//! that decide what a transcript holds: [`RecordedCall::open`] (a replayed recording),
+//! [`clip_range`], [`utterance_of`] and [`sort_utterances`], so a live call and its recording
+//! give the same transcript.
 
 use std::path::{Path, PathBuf};
 
-use crate::audio::{read_wav, AudioError, ChannelMap, ChannelMapError};
-use crate::call::{Sidecar, SidecarError};
+use crate::audio::{read_wav, AudioError, ChannelMap, ChannelMapError, Encoding, PartyAudio};
+use crate::call::{CallEvent, Sidecar, SidecarError};
 use crate::party::{Party, Seconds};
 use crate::resample::{ResampleError, Resampler, WHISPER_RATE};
 use crate::text::TextAnalyzer;
-use crate::transcribe::Transcriber;
+use crate::transcribe::{Decoded, TranscribeError, Transcriber};
 use crate::transcript::{CallTranscript, Track, Utterance};
 use crate::voice::{self, SpeechSpan, VoiceConfig};
 
@@ -21,7 +26,7 @@ use crate::voice::{self, SpeechSpan, VoiceConfig};
 /// padding room).
 pub const MAX_CHUNK_SECONDS: f64 = 28.0;
 /// Audio kept on each side of a span when decoding it, so first and last syllables are whole.
-const CLIP_PADDING: f64 = 0.2;
+pub const CLIP_PADDING: f64 = 0.2;
 
 /// Per-call settings.
 #[derive(Debug, Clone, Default)]
@@ -62,18 +67,26 @@ struct Clip {
     samples: Vec<f32>,
 }
 
-impl Pipeline<'_> {
-    /// Transcribes one call. `on_clip(done, total)` reports decoding progress.
-    pub fn transcribe_call(
-        &self,
-        path: &Path,
-        options: &CallOptions,
-        on_clip: &(dyn Fn(usize, usize) + Sync),
-    ) -> Result<CallTranscript, PipelineError> {
+/// A recorded call read and split by party, before any stage has run.
+pub struct RecordedCall {
+    /// The sidecar's `call_id`, else the file's stem (CONTRACT §1).
+    pub call_id: String,
+    pub path: PathBuf,
+    pub sample_rate: u32,
+    pub encoding: Encoding,
+    pub duration: Seconds,
+    /// Agent then customer, or the one mixed party of a mono recording.
+    pub parties: Vec<PartyAudio>,
+}
+
+impl RecordedCall {
+    /// Reads the WAV and its sidecar and splits the channels by party (the options' channel
+    /// map, else the sidecar's, else channel 0 agent).
+    pub fn open(path: &Path, options: &CallOptions) -> Result<RecordedCall, PipelineError> {
         let sidecar = Sidecar::load_for(path)?.unwrap_or_default();
         let map = options.channels.or(sidecar.channels).unwrap_or_default();
         let recording = read_wav(path)?;
-        let (rate, encoding, duration) = (
+        let (sample_rate, encoding, duration) = (
             recording.sample_rate,
             recording.encoding,
             recording.duration(),
@@ -84,14 +97,91 @@ impl Pipeline<'_> {
                 path: path.to_path_buf(),
                 source,
             })?;
+        let call_id = sidecar.call_id.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        Ok(RecordedCall {
+            call_id,
+            path: path.to_path_buf(),
+            sample_rate,
+            encoding,
+            duration,
+            parties,
+        })
+    }
+}
 
+/// The events of a recording, as the rules see them: its sidecar's (CONTRACT §1).
+pub fn recorded_events(path: &Path) -> Result<Vec<CallEvent>, SidecarError> {
+    Ok(Sidecar::load_for(path)?
+        .map(|s| s.events)
+        .unwrap_or_default())
+}
+
+/// The samples (at 16 kHz) a piece of speech is decoded from: the span with
+/// [`CLIP_PADDING`] on each side, within a stream of `len` samples.
+pub fn clip_range(span: SpeechSpan, len: usize) -> std::ops::Range<usize> {
+    let from = Seconds(span.start.0 - CLIP_PADDING).to_samples(WHISPER_RATE);
+    let to = Seconds(span.end.0 + CLIP_PADDING)
+        .to_samples(WHISPER_RATE)
+        .min(len);
+    from.min(to)..to
+}
+
+/// The utterance of one decoded piece: the piece's times (rounded to ms), the text analysed. A
+/// failed decode keeps the times with empty text, and says so in `warnings`.
+pub fn utterance_of(
+    analyzer: &TextAnalyzer,
+    party: Party,
+    span: SpeechSpan,
+    decoded: Result<Decoded, TranscribeError>,
+    warnings: &mut Vec<String>,
+) -> Utterance {
+    let heard = match decoded {
+        Ok(d) => d.text,
+        Err(e) => {
+            warnings.push(format!(
+                "{} speech at {:.2}–{:.2} s was not transcribed: {e}",
+                party, span.start.0, span.end.0
+            ));
+            String::new()
+        }
+    };
+    let text = analyzer.analyze(&heard);
+    Utterance {
+        party,
+        start: span.start.rounded(),
+        end: span.end.rounded(),
+        text: text.display,
+        normalized: text.normalized,
+        words: text.words,
+    }
+}
+
+/// A transcript's utterance order: by start, agent first on ties.
+pub fn sort_utterances(utterances: &mut [Utterance]) {
+    utterances.sort_by(|a, b| a.start.0.total_cmp(&b.start.0).then(a.party.cmp(&b.party)));
+}
+
+impl Pipeline<'_> {
+    /// Transcribes one call. `on_clip(done, total)` reports decoding progress.
+    pub fn transcribe_call(
+        &self,
+        path: &Path,
+        options: &CallOptions,
+        on_clip: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<CallTranscript, PipelineError> {
+        let call = RecordedCall::open(path, options)?;
+        let (rate, encoding, duration) = (call.sample_rate, call.encoding, call.duration);
         let mut resampler = Resampler::new(rate).map_err(|source| PipelineError::Resample {
             path: path.to_path_buf(),
             source,
         })?;
         let mut tracks = Vec::new();
         let mut clips = Vec::new();
-        for party_audio in parties {
+        for party_audio in call.parties {
             let wide = resampler.process(&party_audio.samples).map_err(|source| {
                 PipelineError::Resample {
                     path: path.to_path_buf(),
@@ -102,14 +192,10 @@ impl Pipeline<'_> {
             let (spans, energies) = voice::detect(&wide, &options.voice);
             tracing::debug!(party = %party_audio.party, spans = spans.len(), "speech detected");
             for span in voice::split_long(&spans, &energies, MAX_CHUNK_SECONDS) {
-                let from = Seconds(span.start.0 - CLIP_PADDING).to_samples(WHISPER_RATE);
-                let to = Seconds(span.end.0 + CLIP_PADDING)
-                    .to_samples(WHISPER_RATE)
-                    .min(wide.len());
                 clips.push(Clip {
                     party: party_audio.party,
                     span,
-                    samples: wide[from.min(to)..to].to_vec(),
+                    samples: wide[clip_range(span, wide.len())].to_vec(),
                 });
             }
             tracks.push(Track {
@@ -132,36 +218,13 @@ impl Pipeline<'_> {
             .iter()
             .zip(decoded)
             .map(|(clip, result)| {
-                let heard = match result {
-                    Ok(d) => d.text,
-                    Err(e) => {
-                        warnings.push(format!(
-                            "{} speech at {:.2}–{:.2} s was not transcribed: {e}",
-                            clip.party, clip.span.start.0, clip.span.end.0
-                        ));
-                        String::new()
-                    }
-                };
-                let text = self.text.analyze(&heard);
-                Utterance {
-                    party: clip.party,
-                    start: clip.span.start.rounded(),
-                    end: clip.span.end.rounded(),
-                    text: text.display,
-                    normalized: text.normalized,
-                    words: text.words,
-                }
+                utterance_of(self.text, clip.party, clip.span, result, &mut warnings)
             })
             .collect();
-        utterances.sort_by(|a, b| a.start.0.total_cmp(&b.start.0).then(a.party.cmp(&b.party)));
+        sort_utterances(&mut utterances);
 
-        let call_id = sidecar.call_id.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
         Ok(CallTranscript {
-            call_id,
+            call_id: call.call_id,
             source: path.to_path_buf(),
             duration: duration.rounded(),
             sample_rate: rate,

@@ -2,13 +2,12 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
 use crate::audio::ChannelMap;
-use crate::call::Sidecar;
-use crate::pipeline::{CallOptions, Pipeline};
+use crate::pipeline::{recorded_events, CallOptions, Pipeline};
 use crate::rules::{judge_call, RuleSet};
 use crate::scorecard::Scorecard;
 use crate::text::TextAnalyzer;
@@ -58,7 +57,7 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<Outcome> {
         };
         match score_one(&pipeline, &rules, path, &options, &on_clip) {
             Ok(card) => {
-                write_card(&card, args)?;
+                write_card(&card, args.format, args.out.as_deref())?;
                 for warning in &card.warnings {
                     bar.suspend(|| eprintln!("warning: {}: {warning}", path.display()));
                 }
@@ -89,22 +88,26 @@ fn score_one(
     on_clip: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Scorecard> {
     let transcript = pipeline.transcribe_call(path, options, on_clip)?;
-    let events = Sidecar::load_for(path)?
-        .map(|s| s.events)
-        .unwrap_or_default();
+    let events = recorded_events(path)?;
     let results = judge_call(rules, pipeline.text, &transcript, &events);
     Ok(Scorecard::new(rules, &transcript, events, results))
 }
 
-fn write_card(card: &Scorecard, args: &ScoreArgs) -> Result<()> {
-    let render = |out: &mut dyn Write| match args.format {
+/// Writes one scorecard as `zhijian score` does: to `CALL_ID.EXT` in `out`, or to standard
+/// output. Returns the file written, if any. (`zhijian live` writes its cards with this too.)
+pub(crate) fn write_card(
+    card: &Scorecard,
+    format: CardFormat,
+    out: Option<&Path>,
+) -> Result<Option<PathBuf>> {
+    let render = |out: &mut dyn Write| match format {
         CardFormat::Json => card.write_json_line(out),
         CardFormat::Text => card.write_text(out),
         CardFormat::Html => card.write_html(out),
     };
-    match &args.out {
+    match out {
         Some(dir) => {
-            let path = dir.join(format!("{}.{}", card.call_id, args.format.extension()));
+            let path = dir.join(format!("{}.{}", card.call_id, format.extension()));
             let mut file = io::BufWriter::new(
                 fs::File::create(&path)
                     .with_context(|| format!("{}: cannot write the scorecard", path.display()))?,
@@ -112,6 +115,7 @@ fn write_card(card: &Scorecard, args: &ScoreArgs) -> Result<()> {
             render(&mut file)
                 .and_then(|()| file.flush())
                 .with_context(|| format!("{}: writing", path.display()))?;
+            Ok(Some(path))
         }
         None => {
             let stdout = io::stdout();
@@ -119,7 +123,7 @@ fn write_card(card: &Scorecard, args: &ScoreArgs) -> Result<()> {
             render(&mut out)
                 .and_then(|()| out.flush())
                 .context("writing to standard output")?;
+            Ok(None)
         }
     }
-    Ok(())
 }
