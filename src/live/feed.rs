@@ -155,8 +155,16 @@ impl<'q> Feeder<'q> {
             self.forward(i);
         }
         self.settle_parties();
-        self.send(Msg::End { end, cut });
+        let (done, finished) = std::sync::mpsc::channel();
+        self.send(Msg::End {
+            end,
+            cut,
+            done: Some(done),
+        });
         self.stages.clear();
+        // Wait for the monitor to score the segment; an error means it is gone, and then there
+        // is nothing to wait for.
+        let _ = finished.recv();
         Ok(())
     }
 

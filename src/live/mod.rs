@@ -182,10 +182,13 @@ pub enum Msg {
         party: Party,
         samples: u64,
     },
-    /// The segment's audio is over at `end`; `cut` when it was stopped early.
+    /// The segment's audio is over at `end`; `cut` when it was stopped early. The monitor
+    /// answers on `done` once the segment's last call is scored, so the next segment (the next
+    /// replayed recording) cannot overtake the decodes still under way for this one.
     End {
         end: Seconds,
         cut: bool,
+        done: Option<Sender<()>>,
     },
     /// No more segments.
     Quit,

@@ -243,6 +243,8 @@ struct Heard<'r> {
     end: Option<Seconds>,
     /// The audio was stopped before its end (a replay cut short).
     cut: bool,
+    /// Told when the segment is over.
+    done: Option<std::sync::mpsc::Sender<()>>,
 }
 
 /// The monitor's state.
@@ -413,10 +415,11 @@ impl<'r, 'w> Monitor<'r, 'w> {
                 }
                 self.hub.send(&Envelope::Overrun { party, samples });
             }
-            Msg::End { end, cut } => {
+            Msg::End { end, cut, done } => {
                 if let Some(heard) = self.heard.as_mut() {
                     heard.end = Some(end);
                     heard.cut = cut;
+                    heard.done = done;
                     heard.sequencer.settle(Source::Events, Key::END);
                 }
             }
@@ -450,6 +453,7 @@ impl<'r, 'w> Monitor<'r, 'w> {
             warnings: BTreeMap::new(),
             end: None,
             cut: false,
+            done: None,
         };
         match &segment.recording {
             // A replayed recording is one call, whatever its events say.
@@ -471,6 +475,7 @@ impl<'r, 'w> Monitor<'r, 'w> {
         }
         let id = heard.call.as_ref().map(|c| c.id.clone());
         self.heard = Some(heard);
+        self.update_status();
         if let Some(call_id) = id {
             self.hub.send(&Envelope::CallStart { call_id });
         }
@@ -672,7 +677,10 @@ impl<'r, 'w> Monitor<'r, 'w> {
         };
         self.apply_time(end);
         self.end_call(end);
-        self.heard = None;
+        if let Some(done) = self.heard.take().and_then(|h| h.done) {
+            // The audio thread may have gone (a session cut short): nobody to tell.
+            let _ = done.send(());
+        }
     }
 
     fn update_status(&mut self) {
@@ -801,6 +809,7 @@ mod tests {
         msgs.push(Msg::End {
             end: Seconds(end),
             cut: false,
+            done: None,
         });
         msgs.push(Msg::Quit);
         msgs
