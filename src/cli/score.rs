@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
@@ -151,10 +152,8 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<Exit> {
                 None
             }
         };
-        if let Some(card) = &card {
-            if args.out.is_some() {
-                write_card(card, args)?;
-            }
+        if let (Some(card), Some(dir)) = (&card, &args.out) {
+            write_card(card, args.format, Some(dir))?;
         }
         if args.out.is_none() && !args.quiet {
             printer.ready(done.index, card, args)?;
@@ -225,11 +224,7 @@ impl Printer {
         self.waiting.insert(index, card);
         while let Some(card) = self.waiting.remove(&self.next) {
             if let Some(card) = card {
-                let stdout = io::stdout();
-                let mut out = stdout.lock();
-                render(&card, args.format, &mut out)
-                    .and_then(|()| out.flush())
-                    .context("writing to standard output")?;
+                write_card(&card, args.format, None)?;
             }
             self.next += 1;
         }
@@ -245,16 +240,34 @@ fn render(card: &Scorecard, format: CardFormat, out: &mut dyn Write) -> io::Resu
     }
 }
 
-fn write_card(card: &Scorecard, args: &ScoreArgs) -> Result<()> {
-    let Some(dir) = &args.out else { return Ok(()) };
-    let path = dir.join(format!("{}.{}", card.call_id, args.format.extension()));
-    let mut file = io::BufWriter::new(
-        fs::File::create(&path)
-            .with_context(|| format!("{}: cannot write the scorecard", path.display()))?,
-    );
-    render(card, args.format, &mut file)
-        .and_then(|()| file.flush())
-        .with_context(|| format!("{}: writing", path.display()))
+/// Writes one scorecard as `zhijian score` does: to `CALL_ID.EXT` in `out`, or to standard
+/// output. Returns the file written, if any. (`zhijian live` writes its cards with this too.)
+pub(crate) fn write_card(
+    card: &Scorecard,
+    format: CardFormat,
+    out: Option<&Path>,
+) -> Result<Option<PathBuf>> {
+    match out {
+        Some(dir) => {
+            let path = dir.join(format!("{}.{}", card.call_id, format.extension()));
+            let mut file = io::BufWriter::new(
+                fs::File::create(&path)
+                    .with_context(|| format!("{}: cannot write the scorecard", path.display()))?,
+            );
+            render(card, format, &mut file)
+                .and_then(|()| file.flush())
+                .with_context(|| format!("{}: writing", path.display()))?;
+            Ok(Some(path))
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut out = stdout.lock();
+            render(card, format, &mut out)
+                .and_then(|()| out.flush())
+                .context("writing to standard output")?;
+            Ok(None)
+        }
+    }
 }
 
 /// What the batch has done so far: the progress line and the final summary.
