@@ -59,6 +59,8 @@ pub struct KeyInputs<'a> {
     pub audio_sha256: &'a str,
     /// SHA-256 of the model file ([`model_fingerprint`]).
     pub model_sha256: &'a str,
+    /// [`crate::transcribe::DECODER_REVISION`].
+    pub decoder: u32,
     pub strategy: Strategy,
     pub shorten_audio_ctx: bool,
     pub prompt: &'a str,
@@ -80,6 +82,7 @@ impl<'a> KeyInputs<'a> {
         KeyInputs {
             audio_sha256,
             model_sha256,
+            decoder: crate::transcribe::DECODER_REVISION,
             strategy: decode.strategy,
             shorten_audio_ctx: decode.shorten_audio_ctx,
             prompt: &decode.prompt,

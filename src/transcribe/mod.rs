@@ -22,6 +22,10 @@ use whisper_rs::{
 use crate::resample::WHISPER_RATE;
 use crate::text::to_simplified;
 
+/// Bumped when decoding changes the text that comes out of the same clip with the same options
+/// (cached transcripts made before are then misses).
+pub const DECODER_REVISION: u32 = 2;
+
 /// The prompt that keeps Whisper's Chinese simplified and punctuated (ASR_NOTES: without it
 /// about 27% of characters come out traditional).
 pub const DEFAULT_PROMPT: &str = "以下是普通话的句子。";
@@ -92,8 +96,8 @@ pub enum TranscribeError {
 
 /// The loaded model and one whisper state per worker.
 pub struct Transcriber {
-    // Kept alive for the states, which point into it.
-    _context: WhisperContext,
+    // The states point into it; beam search makes a fresh state per clip from it.
+    context: WhisperContext,
     states: Vec<Mutex<WhisperState>>,
     options: DecodeOptions,
 }
@@ -117,7 +121,7 @@ impl Transcriber {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| TranscribeError::State(e.to_string()))?;
         Ok(Transcriber {
-            _context: context,
+            context,
             states,
             options,
         })
@@ -191,10 +195,25 @@ impl Transcriber {
         }
         let strategy = match self.options.strategy {
             Strategy::Greedy => SamplingStrategy::Greedy { best_of: 1 },
-            Strategy::Beam { size } => SamplingStrategy::BeamSearch {
-                beam_size: i32::from(size),
-                patience: -1.0,
-            },
+            Strategy::Beam { size } => {
+                // whisper.cpp's beam search draws each beam's candidate tokens from the
+                // distribution with the decoders' random generators, which are seeded when the
+                // state is made and never again: on a used state, a clip's text depends on every
+                // clip that state decoded before (so a batch changed with thread scheduling, and
+                // a live call could not match its recording). A fresh state per clip makes the
+                // text a function of the clip alone; making one costs a few milliseconds.
+                *state = self
+                    .context
+                    .create_state()
+                    .map_err(|e| TranscribeError::Decode {
+                        seconds,
+                        reason: format!("cannot create a Whisper state: {e}"),
+                    })?;
+                SamplingStrategy::BeamSearch {
+                    beam_size: i32::from(size),
+                    patience: -1.0,
+                }
+            }
         };
         let mut params = FullParams::new(strategy);
         params.set_n_threads(self.options.threads_per_worker.max(1) as i32);
@@ -204,13 +223,10 @@ impl Transcriber {
         // keeps one clip's errors from spreading and makes the result independent of order.
         params.set_no_context(true);
         params.set_initial_prompt(&self.options.prompt);
-        // No temperature fallback: it samples with an RNG that whisper.cpp seeds once per
-        // state and never again, so a clip's text depended on which clips its worker's state
-        // had decoded before (a batch run changed with thread scheduling, and a live call,
-        // decoded in time order, could not match its recording, decoded party by party). The
-        // fixtures' CER is unchanged without it (beam 5: 0.0996 with, 0.0985 without). Greedy
-        // decoding is then a function of the clip alone; beam search in whisper.cpp 1.8.3 still
-        // is not (its result for a clip depends on the clip decoded before on the same state).
+        // No temperature fallback: it samples with the same once-seeded generators (see the beam
+        // search above), so a clip's text depended on which clips its worker's state had decoded
+        // before. The fixtures' CER is unchanged without it (beam 5: 0.0996 with, 0.0985
+        // without).
         params.set_temperature(0.0);
         params.set_temperature_inc(0.0);
         params.set_suppress_blank(true);
