@@ -52,6 +52,25 @@ impl Syllable {
     fn is_some(self) -> bool {
         self.0 != 0
     }
+
+    /// The initial consonant (zh, ch, sh, or one letter; y and w count), or `None` for a
+    /// syllable that starts with a vowel.
+    fn initial(self) -> Option<u16> {
+        let bytes = self.0.to_be_bytes();
+        let letters = &bytes[bytes.iter().position(|&b| b != 0)?..];
+        match letters {
+            [a @ (b'z' | b'c' | b's'), b'h', ..] => Some(u16::from_be_bytes([*a, b'h'])),
+            [a, ..] if !matches!(a, b'a' | b'e' | b'i' | b'o' | b'u' | b'v') => Some(u16::from(*a)),
+            _ => None,
+        }
+    }
+
+    /// Same initial consonant, another final: 后 hou for 号 hao, 国 guo for 工 gong.
+    fn shares_initial(self, other: Syllable) -> bool {
+        self.is_some()
+            && other.is_some()
+            && self.initial().is_some_and(|i| other.initial() == Some(i))
+    }
 }
 
 fn is_han(c: char) -> bool {
@@ -151,6 +170,9 @@ pub struct Phrase {
     pub text: String,
     tokens: Vec<Token>,
     by_sound: bool,
+    /// Written with a leading `~`: when matching by sound, one Chinese character may be heard
+    /// with the right initial but another final (公后 or 国号 for 工号).
+    tolerant: bool,
 }
 
 /// What compiling a phrase needs.
@@ -166,9 +188,17 @@ impl Phrase {
     /// Compiles `text`; the error says what is wrong with it.
     pub fn compile(text: &str, cx: &PhraseContext<'_>) -> Result<Phrase, String> {
         let mut tokens = Vec::new();
-        let mut rest = text;
+        let (tolerant, mut rest) = match text.strip_prefix('~') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
         let mut han = 0;
         while !rest.is_empty() {
+            if rest.contains('~') {
+                return Err(format!(
+                    "phrase {text:?}: `~` (one sound may be off) may only start a phrase"
+                ));
+            }
             let next = ["{digits}", "{org}", "…", "..."]
                 .iter()
                 .filter_map(|m| rest.find(m).map(|i| (i, *m)))
@@ -223,10 +253,17 @@ impl Phrase {
         if tokens.is_empty() {
             return Err(format!("phrase {text:?} has no characters to match"));
         }
+        if tolerant && han < 2 {
+            return Err(format!(
+                "phrase {text:?}: `~` needs at least two Chinese characters to be sure of"
+            ));
+        }
+        let by_sound = cx.by_sound && han >= 2;
         Ok(Phrase {
             text: text.to_owned(),
             tokens,
-            by_sound: cx.by_sound && han >= 2,
+            by_sound,
+            tolerant: tolerant && by_sound,
         })
     }
 
@@ -250,7 +287,7 @@ impl Phrase {
     /// character could be), if any.
     fn match_at(&self, heard: &Heard, start: usize) -> Option<PhraseMatch> {
         let mut by_sound = false;
-        self.match_tokens(heard, 0, start, &mut by_sound)
+        self.match_tokens(heard, 0, start, self.tolerant, &mut by_sound)
             .map(|end| PhraseMatch {
                 start,
                 end,
@@ -269,6 +306,7 @@ impl Phrase {
         let unit_fits = |u: &Unit| {
             heard.chars[at] == u.ch
                 || (self.by_sound && u.syllable.is_some() && heard.syllables[at] == u.syllable)
+                || (self.tolerant && heard.syllables[at].shares_initial(u.syllable))
         };
         match self.tokens.first() {
             Some(Token::Literal(units)) => units.first().is_some_and(unit_fits),
@@ -279,11 +317,13 @@ impl Phrase {
     }
 
     /// Matches tokens `t..` at char `at`; returns the end of a match that ends on a boundary.
+    /// `slack`: one character may still be heard with only its initial right.
     fn match_tokens(
         &self,
         heard: &Heard,
         t: usize,
         at: usize,
+        slack: bool,
         by_sound: &mut bool,
     ) -> Option<usize> {
         let Some(token) = self.tokens.get(t) else {
@@ -292,8 +332,8 @@ impl Phrase {
         match token {
             Token::Literal(units) => {
                 let mut sound = false;
-                let end = self.match_units(heard, units, at, &mut sound)?;
-                let found = self.match_tokens(heard, t + 1, end, by_sound)?;
+                let (end, slack) = self.match_units(heard, units, at, slack, &mut sound)?;
+                let found = self.match_tokens(heard, t + 1, end, slack, by_sound)?;
                 *by_sound |= sound;
                 Some(found)
             }
@@ -305,28 +345,30 @@ impl Phrase {
                 if digits == 0 {
                     return None;
                 }
-                self.match_tokens(heard, t + 1, at + digits, by_sound)
+                self.match_tokens(heard, t + 1, at + digits, slack, by_sound)
             }
             Token::Gap(max) => (0..=*max)
                 .take_while(|k| at + k <= heard.len())
-                .find_map(|k| self.match_tokens(heard, t + 1, at + k, by_sound)),
+                .find_map(|k| self.match_tokens(heard, t + 1, at + k, slack, by_sound)),
             Token::OneOf(options) => options.iter().find_map(|units| {
                 let mut sound = false;
-                let end = self.match_units(heard, units, at, &mut sound)?;
-                let found = self.match_tokens(heard, t + 1, end, by_sound)?;
+                let (end, slack) = self.match_units(heard, units, at, slack, &mut sound)?;
+                let found = self.match_tokens(heard, t + 1, end, slack, by_sound)?;
                 *by_sound |= sound;
                 Some(found)
             }),
         }
     }
 
+    /// Matches `units` at char `at`; returns where they end and whether the slack is left.
     fn match_units(
         &self,
         heard: &Heard,
         units: &[Unit],
         at: usize,
+        mut slack: bool,
         by_sound: &mut bool,
-    ) -> Option<usize> {
+    ) -> Option<(usize, bool)> {
         if at + units.len() > heard.len() {
             return None;
         }
@@ -337,11 +379,14 @@ impl Phrase {
             }
             let sounds_alike = self.by_sound && s.is_some() && s == unit.syllable;
             if !sounds_alike {
-                return None;
+                if !(slack && s.shares_initial(unit.syllable)) {
+                    return None;
+                }
+                slack = false;
             }
             *by_sound = true;
         }
-        Some(at + units.len())
+        Some((at + units.len(), slack))
     }
 }
 
@@ -372,12 +417,19 @@ fn units_of(literal: &str, analyzer: &TextAnalyzer) -> Option<Vec<Unit>> {
 struct Index {
     by_char: HashMap<char, Vec<usize>>,
     by_sound: HashMap<Syllable, Vec<usize>>,
+    /// Tolerant phrases, whose first character may be heard as another sound: tried at every
+    /// boundary.
+    anywhere: Vec<usize>,
 }
 
 impl Index {
     fn new(phrases: &[Phrase]) -> Index {
         let mut index = Index::default();
         for (i, p) in phrases.iter().enumerate() {
+            if p.tolerant {
+                index.anywhere.push(i);
+                continue;
+            }
             let firsts: Vec<&Unit> = match p.tokens.first() {
                 Some(Token::Literal(units)) => units.first().into_iter().collect(),
                 Some(Token::OneOf(options)) => options.iter().filter_map(|o| o.first()).collect(),
@@ -426,7 +478,7 @@ impl Index {
                         .get(&c)
                         .is_some_and(|l| l.binary_search(&i).is_ok())
                 });
-            for &i in by_char.chain(by_sound) {
+            for &i in by_char.chain(by_sound).chain(&self.anywhere) {
                 if let Some(m) = phrases[i].match_at(heard, start) {
                     found.push((i, m));
                 }
@@ -548,6 +600,54 @@ mod tests {
             .find(&Heard::of(analyzer(), "工号幺零八六"))
             .is_some_and(|m| !m.by_sound));
         assert!(!found("喂", "很高兴为您服务"), "为 (wei) is not 喂");
+    }
+
+    #[test]
+    fn a_tolerant_phrase_takes_one_character_heard_with_its_initial_only() {
+        // Whisper's mishearings of 工号 before a job number in the corpus calls.
+        for heard in ["公后五八三零", "恭贺九二四六", "国号3618", "高号729"] {
+            assert!(found("~工号{digits}", heard), "{heard}");
+        }
+        // One character off, not two; the initial must be right; the digits must follow.
+        assert!(!found("~工号{digits}", "高后3618"));
+        assert!(!found("~工号{digits}", "公司3618"));
+        assert!(!found("~工号{digits}", "公后很高兴"));
+        // Only tolerant phrases are tolerant, and only when matching by sound.
+        assert!(!found("工号{digits}", "公后五八三零"));
+        let orgs = orgs();
+        let exact = PhraseContext {
+            analyzer: analyzer(),
+            org_names: &orgs,
+            max_gap: 8,
+            by_sound: false,
+        };
+        let heard = Heard::of(analyzer(), "公后五八三零");
+        assert!(Phrase::compile("~工号{digits}", &exact)
+            .unwrap()
+            .find(&heard)
+            .is_none());
+        // Still on word boundaries: 航行用卡中心 is segmented 航行/用/卡/中心, and 行用卡中心
+        // (xing for xin) does not start at one.
+        assert!(!found("~信用卡中心", "您好，航行用卡中心"));
+        // In a phrase set, a tolerant phrase is found wherever it starts.
+        let set = PhraseSet::new(vec![phrase("~工号{digits}")], vec![]);
+        assert_eq!(
+            set.find_all(&Heard::of(analyzer(), "您好国号3618")).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_tilde_only_starts_a_phrase_of_two_characters_or_more() {
+        let orgs = orgs();
+        let cx = PhraseContext {
+            analyzer: analyzer(),
+            org_names: &orgs,
+            max_gap: 8,
+            by_sound: true,
+        };
+        assert!(Phrase::compile("工~号", &cx).unwrap_err().contains("`~`"));
+        assert!(Phrase::compile("~号", &cx).unwrap_err().contains("`~`"));
     }
 
     #[test]
