@@ -9,7 +9,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"
-cache="${ZHIJIAN_CACHE:-$HOME/.cache/zhijian}"
+# Not $ZHIJIAN_CACHE: that names the transcript cache.
+cache="$HOME/.cache/zhijian"
 wheels="$cache/wheels"
 model="$cache/ct2-whisper-base"
 py="${PYTHON:-python3}"

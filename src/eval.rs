@@ -160,6 +160,10 @@ impl Evaluation {
                 });
             }
         }
+        // Calls may be added in any order (a batch finishes them as they come): list the
+        // disagreements by call, then rule, so two runs print the same.
+        self.disagreements
+            .sort_by(|a, b| (&a.call_id, a.rule).cmp(&(&b.call_id, b.rule)));
     }
 
     /// All rules together.

@@ -187,6 +187,9 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Exit> {
         Ok(())
     })?;
     bar.finish_and_clear();
+    for evaluation in &mut evaluations {
+        evaluation.failed.sort();
+    }
     let wall = Seconds(started.elapsed().as_secs_f64());
     for evaluation in &mut evaluations {
         evaluation.wall = wall;
