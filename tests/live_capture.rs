@@ -7,7 +7,7 @@
 //! them). If the audio server cannot start, the test fails and says why: it never passes
 //! without having captured anything.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -46,9 +46,11 @@ impl Pulse {
         let socket = dir.path().join("native");
         let script = format!(
             "load-module module-native-protocol-unix socket={} auth-anonymous=1\n\
+             load-module module-cli-protocol-unix socket={}\n\
              load-module module-null-sink sink_name=agent_line\n\
              load-module module-null-sink sink_name=customer_line\n",
-            socket.display()
+            socket.display(),
+            dir.path().join("cli").display()
         );
         std::fs::write(dir.path().join("default.pa"), script).unwrap();
         std::fs::create_dir_all(dir.path().join("xdg/alsa")).unwrap();
@@ -125,15 +127,36 @@ impl Pulse {
             .expect("run paplay")
     }
 
-    /// The module index of a null sink.
-    fn sink_module(&self, sink: &str) -> String {
-        let out = self.pactl(&["list", "short", "modules"]);
-        String::from_utf8_lossy(&out.stdout)
+    /// Kills every capture stream reading from `source`: to the application the device is
+    /// gone (unloading the sink would not do: since PulseAudio 15 the server moves a stream whose
+    /// source disappears to the default source, so the capture would go on, from another line).
+    fn kill_captures_of(&self, source: &str) -> usize {
+        let sources = self.pactl(&["list", "short", "sources"]);
+        let index = String::from_utf8_lossy(&sources.stdout)
             .lines()
-            .find(|l| l.contains("module-null-sink") && l.contains(&format!("sink_name={sink}")))
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no module for sink {sink}"))
-            .to_string()
+            .find(|l| l.split_whitespace().nth(1) == Some(source))
+            .and_then(|l| l.split_whitespace().next().map(str::to_string))
+            .unwrap_or_else(|| panic!("no source {source}"));
+        let outputs = self.pactl(&["list", "short", "source-outputs"]);
+        let streams: Vec<String> = String::from_utf8_lossy(&outputs.stdout)
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some(index.as_str()))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+            .collect();
+        for stream in &streams {
+            // pactl cannot kill a stream; the server's command-line protocol can.
+            use std::os::unix::net::UnixStream;
+            let mut cli = UnixStream::connect(self.dir.path().join("cli")).expect("cli socket");
+            writeln!(cli, "kill-source-output {stream}").unwrap();
+            cli.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut answer = String::new();
+            let _ = std::io::Read::read_to_string(&mut cli, &mut answer);
+            assert!(
+                !answer.contains("No source output"),
+                "kill-source-output {stream}: {answer}"
+            );
+        }
+        streams.len()
     }
 }
 
@@ -170,6 +193,7 @@ fn channel_wav(wav: &Path, channel: usize, from: f64, to: f64, out: PathBuf) -> 
 fn wait_for<T>(
     rx: &mpsc::Receiver<String>,
     seen: &mut Vec<Envelope>,
+    log: &Path,
     what: &str,
     mut pick: impl FnMut(&Envelope) -> Option<T>,
 ) -> T {
@@ -177,9 +201,10 @@ fn wait_for<T>(
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no {what}; the stream so far: {seen:#?}"));
+        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("no {what}; the stream so far: {seen:#?}\nzhijian live said:\n{log}")
+        });
         let envelope: Envelope = serde_json::from_str(&line).unwrap();
         let picked = pick(&envelope);
         seen.push(envelope);
@@ -212,6 +237,7 @@ fn a_call_played_into_pulseaudio_is_captured_nudged_and_scored_through_a_lost_de
     );
 
     let cards = dir.path().join("cards");
+    let err_log = dir.path().join("live.err");
     let mut live = Command::new(env!("CARGO_BIN_EXE_zhijian"));
     live.args([
         "live",
@@ -226,7 +252,7 @@ fn a_call_played_into_pulseaudio_is_captured_nudged_and_scored_through_a_lost_de
     .arg(&cards)
     .stdin(Stdio::piped())
     .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    .stderr(std::fs::File::create(&err_log).unwrap());
     pulse.env(&mut live);
     let mut live = live.spawn().expect("run zhijian live");
     let mut events = live.stdin.take().unwrap();
@@ -240,7 +266,7 @@ fn a_call_played_into_pulseaudio_is_captured_nudged_and_scored_through_a_lost_de
         }
     });
     let mut seen = Vec::new();
-    wait_for(&rx, &mut seen, "session start", |e| {
+    wait_for(&rx, &mut seen, &err_log, "session start", |e| {
         matches!(e, Envelope::Session { .. }).then_some(())
     });
 
@@ -252,33 +278,43 @@ fn a_call_played_into_pulseaudio_is_captured_nudged_and_scored_through_a_lost_de
     assert!(customer_play.wait().unwrap().success(), "paplay failed");
 
     // The customer's device goes away…
-    let module = pulse.sink_module("customer_line");
-    assert!(pulse.pactl(&["unload-module", &module]).status.success());
-    let lost_at = wait_for(&rx, &mut seen, "the customer device lost", |e| match e {
-        Envelope::Device {
-            party: Party::Customer,
-            state: DeviceState::Lost,
-            at,
-            ..
-        } => Some(*at),
-        _ => None,
-    });
-    // …and comes back; the rest of the customer's side is played once it is heard again.
-    let loaded = pulse.pactl(&["load-module", "module-null-sink", "sink_name=customer_line"]);
-    assert!(
-        loaded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&loaded.stderr)
+    assert_eq!(
+        pulse.kill_captures_of("customer_line.monitor"),
+        1,
+        "zhijian should capture the customer line once"
     );
-    let back_at = wait_for(&rx, &mut seen, "the customer device back", |e| match e {
-        Envelope::Device {
-            party: Party::Customer,
-            state: DeviceState::Back,
-            at,
-            ..
-        } => Some(*at),
-        _ => None,
-    });
+    let lost_at = wait_for(
+        &rx,
+        &mut seen,
+        &err_log,
+        "the customer device lost",
+        |e| match e {
+            Envelope::Device {
+                party: Party::Customer,
+                state: DeviceState::Lost,
+                at,
+                ..
+            } => Some(*at),
+            _ => None,
+        },
+    );
+    // …and comes back (zhijian opens it again); the rest of the customer's side is played once
+    // it is heard again.
+    let back_at = wait_for(
+        &rx,
+        &mut seen,
+        &err_log,
+        "the customer device back",
+        |e| match e {
+            Envelope::Device {
+                party: Party::Customer,
+                state: DeviceState::Back,
+                at,
+                ..
+            } => Some(*at),
+            _ => None,
+        },
+    );
     let mut customer_play = pulse.play("customer_line", &customer_b);
     assert!(customer_play.wait().unwrap().success(), "paplay failed");
     assert!(agent_play.wait().unwrap().success(), "paplay failed");
@@ -286,7 +322,7 @@ fn a_call_played_into_pulseaudio_is_captured_nudged_and_scored_through_a_lost_de
     writeln!(events, "{{\"type\":\"hangup\",\"party\":\"customer\"}}").unwrap();
     writeln!(events, "{{\"type\":\"hangup\",\"party\":\"agent\"}}").unwrap();
     events.flush().unwrap();
-    let card_path = wait_for(&rx, &mut seen, "the call's end", |e| match e {
+    let card_path = wait_for(&rx, &mut seen, &err_log, "the call's end", |e| match e {
         Envelope::CallEnd { scorecard, .. } => scorecard.clone(),
         _ => None,
     });
@@ -298,12 +334,11 @@ fn a_call_played_into_pulseaudio_is_captured_nudged_and_scored_through_a_lost_de
         .unwrap();
     assert!(stopped.success());
     let status = live.wait().unwrap();
-    let mut err = String::new();
-    live.stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = std::fs::read_to_string(&err_log).unwrap_or_default();
+    // What came after the call's end (the session's end), now that the stream is closed.
+    for line in rx.iter() {
+        seen.push(serde_json::from_str(&line).unwrap());
+    }
     assert!(status.success(), "zhijian live failed:\n{err}");
 
     // The agent's banned phrase was nudged while the call went on, with what to say instead.

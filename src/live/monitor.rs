@@ -266,6 +266,10 @@ pub struct Monitor<'r, 'w> {
     outages: Vec<Outage>,
     last_lag_report: f64,
     summary: Summary,
+    /// Events reported before the session's first audio began (the telephony side may be quick
+    /// off the mark): applied at its start.
+    early: Vec<Reported>,
+    began: bool,
 }
 
 impl<'r, 'w> Monitor<'r, 'w> {
@@ -292,6 +296,8 @@ impl<'r, 'w> Monitor<'r, 'w> {
             outages: Vec::new(),
             last_lag_report: f64::NEG_INFINITY,
             summary: Summary::default(),
+            early: Vec::new(),
+            began: false,
         }
     }
 
@@ -482,6 +488,10 @@ impl<'r, 'w> Monitor<'r, 'w> {
             self.hub.send(&Envelope::CallStart { call_id });
         }
         self.next_seq = 0;
+        self.began = true;
+        for reported in std::mem::take(&mut self.early) {
+            self.reported(reported);
+        }
     }
 
     fn new_call(&self, id: Option<String>, origin: f64, parties: &[Party]) -> Call<'r> {
@@ -499,7 +509,11 @@ impl<'r, 'w> Monitor<'r, 'w> {
     /// An event reported from outside: stamped with the media clock as it arrives.
     fn reported(&mut self, reported: Reported) {
         let Some(heard) = self.heard.as_mut() else {
-            tracing::debug!("an event came between calls of a replay; dropped");
+            if self.began {
+                tracing::debug!("an event came between calls of a replay; dropped");
+            } else {
+                self.early.push(reported);
+            }
             return;
         };
         let seq = self.next_seq;
@@ -815,6 +829,54 @@ mod tests {
         });
         msgs.push(Msg::Quit);
         msgs
+    }
+
+    #[test]
+    fn events_reported_before_the_audio_begins_are_kept_for_it() {
+        let analyzer = TextAnalyzer::new();
+        let rules = RuleSet::built_in(&analyzer).unwrap();
+        let speech = [(
+            Party::Agent,
+            1.0,
+            4.0,
+            "您好，联通客服中心，工号1234，请问有什么可以帮您？",
+        )];
+        // The telephony side is quicker than the audio: ring and answer reach the monitor
+        // before the session's audio has begun.
+        let mut msgs = vec![
+            Msg::Reported(Reported {
+                kind: EventKind::Ring,
+                call_id: Some("early".into()),
+            }),
+            Msg::Reported(Reported {
+                kind: EventKind::Answer,
+                call_id: None,
+            }),
+        ];
+        msgs.extend(capture_session(&speech, &[], 8.0, &analyzer));
+        let (tx, rx) = mpsc::channel();
+        for msg in msgs {
+            tx.send(msg).unwrap();
+        }
+        drop(tx);
+        let mut cards = Vec::new();
+        let mut write = |card: &Scorecard| {
+            cards.push(card.clone());
+            Ok(None)
+        };
+        let status = Arc::new(Mutex::new(Status::default()));
+        let monitor = Monitor::new(
+            &rules,
+            &analyzer,
+            Hub::new(),
+            &mut write,
+            3.0,
+            status,
+            "s".into(),
+        );
+        monitor.run(rx);
+        let ids: Vec<&str> = cards.iter().map(|c| c.call_id.as_str()).collect();
+        assert_eq!(ids, ["early"]);
     }
 
     #[test]
