@@ -7,8 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use crate::batch::{Batch, Done, Outcome};
-use crate::cache::{model_fingerprint, TranscriptCache};
-use crate::call::asterisk::QueueLog;
+use crate::cache::model_fingerprint;
 use crate::eval::{Evaluation, Floor, Settings};
 use crate::party::Seconds;
 use crate::pipeline::{CallOptions, Pipeline};
@@ -17,7 +16,7 @@ use crate::rules::{judge_call, Overrides, RuleSet};
 use crate::text::TextAnalyzer;
 use crate::transcribe::Strategy;
 
-use super::{progress_bar, short_name, BySound, EvalArgs, Format, Outcome as Exit};
+use super::{load_queue_log, progress_bar, short_name, BySound, EvalArgs, Format, Outcome as Exit};
 
 /// The labelled calls under `dir`: WAVs with a reference that says what each rule should give.
 fn labelled_calls(dir: &Path) -> Result<Vec<(PathBuf, Reference)>> {
@@ -89,29 +88,9 @@ pub(crate) fn run(args: &EvalArgs) -> Result<Exit> {
             )?,
         ],
     };
-    let queue_log = match &args.queue_log {
-        Some(path) => {
-            let log = QueueLog::load(path)?;
-            for bad in &log.errors {
-                eprintln!("warning: {bad}");
-            }
-            Some(log)
-        }
-        None => None,
-    };
+    let queue_log = load_queue_log(args.queue_log.as_deref())?;
     let transcriber = args.decoding.load()?;
-    let cache = if args.cache.no_cache {
-        None
-    } else {
-        match TranscriptCache::open(&args.cache.dir()) {
-            Ok(cache) => Some(cache),
-            Err(e) if args.cache.cache.is_none() => {
-                eprintln!("warning: {e}; transcripts are not cached (--no-cache silences this)");
-                None
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let cache = args.cache.open()?;
     let model = args.decoding.model_path();
     let model_sha256 = match &cache {
         Some(cache) => model_fingerprint(&model, Some(cache))?,

@@ -246,6 +246,35 @@ impl CacheArgs {
     pub fn dir(&self) -> PathBuf {
         self.cache.clone().unwrap_or_else(crate::cache::default_dir)
     }
+
+    /// The cache, unless --no-cache. One named on the command line (or in the environment) must
+    /// work; the default one is a convenience, and a machine where it cannot be made (a
+    /// read-only home) still scores calls, with a warning.
+    pub fn open(&self) -> Result<Option<crate::cache::TranscriptCache>> {
+        if self.no_cache {
+            return Ok(None);
+        }
+        match crate::cache::TranscriptCache::open(&self.dir()) {
+            Ok(cache) => Ok(Some(cache)),
+            Err(e) if self.cache.is_none() => {
+                eprintln!("warning: {e}; transcripts are not cached (--no-cache silences this)");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// An Asterisk queue_log named by --queue-log: its unreadable lines are warnings.
+pub(crate) fn load_queue_log(
+    path: Option<&Path>,
+) -> Result<Option<crate::call::asterisk::QueueLog>> {
+    let Some(path) = path else { return Ok(None) };
+    let log = crate::call::asterisk::QueueLog::load(path)?;
+    for bad in &log.errors {
+        eprintln!("warning: {bad}");
+    }
+    Ok(Some(log))
 }
 
 #[derive(Debug, Args)]

@@ -15,14 +15,13 @@ use anyhow::{bail, Context, Result};
 
 use crate::audio::ChannelMap;
 use crate::batch::{self, Batch, DecoderTime, Done, Outcome};
-use crate::cache::{model_fingerprint, TranscriptCache};
-use crate::call::asterisk::QueueLog;
+use crate::cache::model_fingerprint;
 use crate::pipeline::{CallOptions, Pipeline};
 use crate::scorecard::Scorecard;
 use crate::store::{NewCall, Store};
 use crate::text::TextAnalyzer;
 
-use super::{progress_bar, CardFormat, Outcome as Exit, ScoreArgs};
+use super::{load_queue_log, progress_bar, CardFormat, Outcome as Exit, ScoreArgs};
 
 pub(crate) fn run(args: &ScoreArgs) -> Result<Exit> {
     let paths = batch::collect(&args.calls, args.recursive)?;
@@ -41,32 +40,12 @@ pub(crate) fn run(args: &ScoreArgs) -> Result<Exit> {
         fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create the output directory", dir.display()))?;
     }
-    let queue_log = match &args.queue_log {
-        Some(path) => {
-            let log = QueueLog::load(path)?;
-            for bad in &log.errors {
-                eprintln!("warning: {bad}");
-            }
-            Some(log)
-        }
-        None => None,
-    };
+    let queue_log = load_queue_log(args.queue_log.as_deref())?;
     let transcriber = args.decoding.load()?;
     // A store or cache named on the command line (or in the environment) must work; the
     // default ones are a convenience, and a machine where they cannot be made (a read-only
-    // home) still scores calls, as CONTRACT §2 promises.
-    let cache = if args.cache.no_cache {
-        None
-    } else {
-        match TranscriptCache::open(&args.cache.dir()) {
-            Ok(cache) => Some(cache),
-            Err(e) if args.cache.cache.is_none() => {
-                eprintln!("warning: {e}; transcripts are not cached (--no-cache silences this)");
-                None
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    // home) still scores calls, as CONTRACT §2 promises (see also `CacheArgs::open`).
+    let cache = args.cache.open()?;
     let mut store = if args.store.no_store {
         None
     } else {
