@@ -98,7 +98,8 @@ pub enum TranscribeError {
 pub struct Transcriber {
     // The states point into it; beam search makes a fresh state per clip from it.
     context: WhisperContext,
-    states: Vec<Mutex<WhisperState>>,
+    /// One per worker; `None` between a beam-search clip and the next (see [`Self::decode`]).
+    states: Vec<Mutex<Option<WhisperState>>>,
     options: DecodeOptions,
 }
 
@@ -117,7 +118,7 @@ impl Transcriber {
         })?;
         let workers = options.workers.max(1);
         let states = (0..workers)
-            .map(|_| context.create_state().map(Mutex::new))
+            .map(|_| context.create_state().map(|s| Mutex::new(Some(s))))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| TranscribeError::State(e.to_string()))?;
         Ok(Transcriber {
@@ -188,7 +189,11 @@ impl Transcriber {
             .collect()
     }
 
-    fn decode(&self, state: &mut WhisperState, clip: &[f32]) -> Result<Decoded, TranscribeError> {
+    fn decode(
+        &self,
+        slot: &mut Option<WhisperState>,
+        clip: &[f32],
+    ) -> Result<Decoded, TranscribeError> {
         let seconds = clip.len() as f64 / f64::from(WHISPER_RATE);
         if seconds > MAX_CLIP_SECONDS {
             return Err(TranscribeError::TooLong { seconds });
@@ -196,24 +201,34 @@ impl Transcriber {
         let strategy = match self.options.strategy {
             Strategy::Greedy => SamplingStrategy::Greedy { best_of: 1 },
             Strategy::Beam { size } => {
-                // whisper.cpp's beam search draws each beam's candidate tokens from the
-                // distribution with the decoders' random generators, which are seeded when the
-                // state is made and never again: on a used state, a clip's text depends on every
-                // clip that state decoded before (so a batch changed with thread scheduling, and
-                // a live call could not match its recording). A fresh state per clip makes the
-                // text a function of the clip alone; making one costs a few milliseconds.
-                *state = self
-                    .context
-                    .create_state()
-                    .map_err(|e| TranscribeError::Decode {
-                        seconds,
-                        reason: format!("cannot create a Whisper state: {e}"),
-                    })?;
+                // whisper.cpp (1.8) draws each beam's candidate tokens from the distribution
+                // with the first decoder's random generator, which is seeded when the state is
+                // made and never again: on a used state, a clip's text depends on every clip that
+                // state decoded before (so a batch changed with thread scheduling, and a live
+                // call could not match its recording). A fresh state per clip makes the text a
+                // function of the clip alone. It is not free: making a state and warming it up
+                // about doubles beam search's decoding time on 2 cores (`cargo bench --bench
+                // asr`); greedy decoding needs none of it. The used state goes first, so memory
+                // holds one state per worker.
+                *slot = None;
                 SamplingStrategy::BeamSearch {
                     beam_size: i32::from(size),
                     patience: -1.0,
                 }
             }
+        };
+        if slot.is_none() {
+            *slot = Some(
+                self.context
+                    .create_state()
+                    .map_err(|e| TranscribeError::Decode {
+                        seconds,
+                        reason: format!("cannot create a Whisper state: {e}"),
+                    })?,
+            );
+        }
+        let Some(state) = slot.as_mut() else {
+            unreachable!("a state was made above")
         };
         let mut params = FullParams::new(strategy);
         params.set_n_threads(self.options.threads_per_worker.max(1) as i32);
